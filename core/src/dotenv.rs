@@ -1,0 +1,662 @@
+//! A `.env` parser that gives exactly what python-dotenv 1.2.2's `dotenv_values` gives (interpolation
+//! on), so `Secret.fromDotenv` here and `modal.Secret.from_dotenv` in Python agree on every file.
+//!
+//! python-dotenv is a set of regexes driven by a cursor; this module follows the same grammar with
+//! hand-written scanners (no regex crate: wasm size). Where python-dotenv's regexes backtrack or rescan
+//! the rest of the file, we cache the answer instead, so the whole parse stays O(n).
+//! `tests/dotenv/cases.json` with `core/tests/dotenv_python.rs` checks us against the real thing.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Parses .env text as python-dotenv's `dotenv_values` does (interpolation on).
+/// `env` plays the role of os.environ for ${VAR} interpolation.
+///
+/// The result is in the order of the Python dict: a repeated key keeps its first position and takes its
+/// last value. A key with no `=` maps to `None`. Statements python-dotenv cannot parse are skipped as it
+/// skips them (from where parsing failed to the end of that line).
+pub fn parse(text: &str, env: &HashMap<String, String>) -> Vec<(String, Option<String>)> {
+    let mut reader = Reader::new(text);
+    let mut values: Vec<(&str, Option<String>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+
+    while let Some(step) = reader.next_binding() {
+        let Step::Binding(key, raw) = step else {
+            continue;
+        };
+        // Resolved against the keys before this one (and this key's earlier value), then `env`.
+        let value = raw.map(|raw| interpolate(&raw, &values, &index, env));
+        match index.get(key) {
+            Some(&slot) => values[slot].1 = value,
+            None => {
+                index.insert(key, values.len());
+                values.push((key, value));
+            }
+        }
+    }
+    values
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect()
+}
+
+/// Python's `\s` (and `str.isspace`) for `str` patterns, which is wider than Rust's
+/// `char::is_whitespace`: it includes the ASCII separators U+001C..U+001F.
+fn is_py_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n'
+            | '\u{0b}'
+            | '\u{0c}'
+            | '\r'
+            | '\u{1c}'..='\u{1f}'
+            | ' '
+            | '\u{85}'
+            | '\u{a0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202f}'
+            | '\u{205f}'
+            | '\u{3000}'
+    )
+}
+
+/// `[^\S\r\n]`: whitespace that does not end a line.
+fn is_inline_space(c: char) -> bool {
+    c != '\n' && c != '\r' && is_py_space(c)
+}
+
+enum Step<'a> {
+    /// A statement with a key: `(key, value before interpolation)`.
+    Binding(&'a str, Option<Cow<'a, str>>),
+    /// A comment, blank tail, or a statement python-dotenv could not parse.
+    Nothing,
+}
+
+/// Parsing failed; the reader skips to the end of the current line, as python-dotenv does.
+struct Unparsable;
+
+/// "The first match at or after a position", remembered so that repeated searches from increasing
+/// positions scan the text once in total. Valid because the reader's position never goes back.
+#[derive(Default)]
+struct Memo {
+    /// `None`: never searched. `Some(None)`: nothing from the last query onwards.
+    last: Option<Option<usize>>,
+}
+
+impl Memo {
+    fn find(&mut self, from: usize, search: impl FnOnce(usize) -> Option<usize>) -> Option<usize> {
+        match self.last {
+            Some(None) => None,
+            Some(Some(found)) if found >= from => Some(found),
+            _ => {
+                let found = search(from);
+                self.last = Some(found);
+                found
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    pos: usize,
+    /// Next `'` (the end of a single-quoted key).
+    next_single: Memo,
+    /// Next `"` / `'` not preceded by a backslash (the end of a quoted value).
+    next_unescaped_double: Memo,
+    next_unescaped_single: Memo,
+    /// Last `\"` / `\'` in the whole text (where a quoted value without a plain closing quote ends).
+    last_escaped_double: Option<Option<usize>>,
+    last_escaped_single: Option<Option<usize>>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(text: &'a str) -> Self {
+        Reader {
+            text,
+            pos: 0,
+            next_single: Memo::default(),
+            next_unescaped_double: Memo::default(),
+            next_unescaped_single: Memo::default(),
+            last_escaped_double: None,
+            last_escaped_single: None,
+        }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn rest(&self) -> &'a str {
+        // `pos` only ever lands on char boundaries; `get` keeps a bug from becoming a panic.
+        self.text.get(self.pos..).unwrap_or("")
+    }
+
+    fn peek_byte(&self) -> Option<u8> {
+        self.bytes().get(self.pos).copied()
+    }
+
+    fn skip_while(&mut self, keep: impl Fn(char) -> bool) {
+        let rest = self.rest();
+        let stop = rest
+            .char_indices()
+            .find(|&(_, c)| !keep(c))
+            .map_or(rest.len(), |(i, _)| i);
+        self.pos += stop;
+    }
+
+    /// `[^\r\n]*`
+    fn skip_to_line_end(&mut self) {
+        let rest = self.bytes().get(self.pos..).unwrap_or(&[]);
+        let stop = rest
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .unwrap_or(rest.len());
+        self.pos += stop;
+    }
+
+    /// One statement (python-dotenv's `parse_binding`), or `None` at the end of the text.
+    fn next_binding(&mut self) -> Option<Step<'a>> {
+        if self.pos >= self.text.len() {
+            return None;
+        }
+        let start = self.pos;
+        let step = match self.binding() {
+            Ok(step) => step,
+            Err(Unparsable) => {
+                // `[^\r\n]*(?:\r|\n|\r\n)?`: `\r` is tried first, so a CRLF loses only its CR here
+                // (the LF is whitespace before the next statement).
+                self.skip_to_line_end();
+                if self.pos < self.text.len() {
+                    self.pos += 1;
+                }
+                Step::Nothing
+            }
+        };
+        if self.pos == start {
+            // Cannot happen (every path consumes something), but never loop forever.
+            self.pos = self.text.len();
+        }
+        Some(step)
+    }
+
+    fn binding(&mut self) -> Result<Step<'a>, Unparsable> {
+        self.skip_while(is_py_space);
+        if self.pos >= self.text.len() {
+            return Ok(Step::Nothing);
+        }
+        self.skip_export();
+        let key = self.key()?;
+        self.skip_while(is_inline_space);
+        let value = if self.peek_byte() == Some(b'=') {
+            self.pos += 1;
+            self.skip_while(is_inline_space);
+            Some(self.value()?)
+        } else {
+            None
+        };
+        // Optional comment, then the end of the line.
+        self.skip_while(is_inline_space);
+        if self.peek_byte() == Some(b'#') {
+            self.skip_to_line_end();
+        }
+        match self.peek_byte() {
+            None => {}
+            Some(b'\n') => self.pos += 1,
+            Some(b'\r') => {
+                self.pos += 1;
+                if self.peek_byte() == Some(b'\n') {
+                    self.pos += 1;
+                }
+            }
+            Some(_) => return Err(Unparsable),
+        }
+        Ok(match key {
+            Some(key) => Step::Binding(key, value),
+            None => Step::Nothing,
+        })
+    }
+
+    /// `(?:export[^\S\r\n]+)?`
+    fn skip_export(&mut self) {
+        if let Some(after) = self.rest().strip_prefix("export")
+            && after.chars().next().is_some_and(is_inline_space)
+        {
+            self.pos += "export".len();
+            self.skip_while(is_inline_space);
+        }
+    }
+
+    /// A key, or `None` when the statement is a comment.
+    fn key(&mut self) -> Result<Option<&'a str>, Unparsable> {
+        match self.peek_byte() {
+            Some(b'#') => Ok(None),
+            Some(b'\'') => {
+                // `'([^']+)'`: anything but a quote, newlines included; not empty.
+                let open = self.pos;
+                let bytes = self.bytes();
+                let close = self
+                    .next_single
+                    .find(open + 1, |from| find_byte(bytes, from, b'\''));
+                match close {
+                    Some(close) if close > open + 1 => {
+                        self.pos = close + 1;
+                        Ok(self.text.get(open + 1..close))
+                    }
+                    _ => Err(Unparsable),
+                }
+            }
+            _ => {
+                // `[^=\#\s]+`
+                let start = self.pos;
+                self.skip_while(|c| c != '=' && c != '#' && !is_py_space(c));
+                if self.pos == start {
+                    return Err(Unparsable);
+                }
+                Ok(self.text.get(start..self.pos))
+            }
+        }
+    }
+
+    fn value(&mut self) -> Result<Cow<'a, str>, Unparsable> {
+        match self.peek_byte() {
+            Some(quote @ (b'\'' | b'"')) => {
+                let raw = self.quoted(quote)?;
+                Ok(if quote == b'"' {
+                    decode_escapes(raw, |c| {
+                        Some(match c {
+                            '\\' | '\'' | '"' => c,
+                            'a' => '\u{07}',
+                            'b' => '\u{08}',
+                            'f' => '\u{0c}',
+                            'n' => '\n',
+                            'r' => '\r',
+                            't' => '\t',
+                            'v' => '\u{0b}',
+                            _ => return None,
+                        })
+                    })
+                } else {
+                    decode_escapes(raw, |c| matches!(c, '\\' | '\'').then_some(c))
+                })
+            }
+            None | Some(b'\n' | b'\r') => Ok(Cow::Borrowed("")),
+            Some(_) => {
+                let start = self.pos;
+                self.skip_to_line_end();
+                let line = self.text.get(start..self.pos).unwrap_or("");
+                Ok(Cow::Borrowed(strip_inline_comment(line)))
+            }
+        }
+    }
+
+    /// A value in `quote`s: python-dotenv's `'((?:\\'|[^'])*)'` (and the same with `"`), which may span
+    /// lines. The value ends at the first quote not preceded by a backslash. When there is none, the
+    /// regex backtracks and ends the value at the last `\'` of the whole text, if any.
+    fn quoted(&mut self, quote: u8) -> Result<&'a str, Unparsable> {
+        let bytes = self.bytes();
+        let from = self.pos + 1;
+        let (memo, last_escaped) = if quote == b'"' {
+            (
+                &mut self.next_unescaped_double,
+                &mut self.last_escaped_double,
+            )
+        } else {
+            (
+                &mut self.next_unescaped_single,
+                &mut self.last_escaped_single,
+            )
+        };
+        let close = memo
+            .find(from, |from| {
+                let mut at = from;
+                while let Some(found) = find_byte(bytes, at, quote) {
+                    // `found - 1` is at least the opening quote, so never underflows.
+                    if bytes.get(found.wrapping_sub(1)) != Some(&b'\\') {
+                        return Some(found);
+                    }
+                    at = found + 1;
+                }
+                None
+            })
+            .or_else(|| {
+                let last = *last_escaped.get_or_insert_with(|| {
+                    (1..bytes.len())
+                        .rev()
+                        .find(|&i| bytes[i] == quote && bytes[i - 1] == b'\\')
+                });
+                // The backslash must be inside the value, so the quote is after `from`.
+                last.filter(|&last| last > from)
+            });
+        match close {
+            Some(close) => {
+                self.pos = close + 1;
+                Ok(self.text.get(from..close).unwrap_or(""))
+            }
+            None => Err(Unparsable),
+        }
+    }
+}
+
+fn find_byte(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .iter()
+        .position(|&b| b == byte)
+        .map(|i| from + i)
+}
+
+/// An unquoted value: cut at the first whitespace run followed by `#` (`re.sub(r"\s+#.*", "")`), then
+/// strip trailing whitespace. A `#` with no whitespace before it is part of the value.
+fn strip_inline_comment(line: &str) -> &str {
+    let mut space_run: Option<usize> = None;
+    let mut end = line.len();
+    for (i, c) in line.char_indices() {
+        if is_py_space(c) {
+            space_run.get_or_insert(i);
+        } else if c == '#'
+            && let Some(run) = space_run
+        {
+            end = run;
+            break;
+        } else {
+            space_run = None;
+        }
+    }
+    line.get(..end)
+        .unwrap_or(line)
+        .trim_end_matches(is_py_space)
+}
+
+/// Replaces each backslash escape, left to right, with `decode(next char)`; a backslash before a char
+/// `decode` does not know stays as it is. Borrows when there is nothing to decode.
+fn decode_escapes(raw: &str, decode: impl Fn(char) -> Option<char>) -> Cow<'_, str> {
+    if !raw.contains('\\') {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let mut lookahead = chars.clone();
+        match lookahead.next().and_then(&decode) {
+            Some(decoded) => {
+                out.push(decoded);
+                chars = lookahead;
+            }
+            None => out.push('\\'),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// python-dotenv's `resolve_variables` for one value: each `${NAME}` or `${NAME:-DEFAULT}` (NAME without
+/// `}` or `:`, DEFAULT without `}`; no nesting, no `$NAME`) becomes the value of NAME among the keys
+/// parsed so far (a key with no value gives ""), else in `env`, else DEFAULT, else "".
+fn interpolate(
+    value: &str,
+    earlier: &[(&str, Option<String>)],
+    index: &HashMap<&str, usize>,
+    env: &HashMap<String, String>,
+) -> String {
+    let bytes = value.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0; // `value[..copied]` is already in `out` (or replaced)
+    let mut search = 0;
+    let mut name_end = Memo::default();
+    let mut brace = Memo::default();
+
+    while let Some(dollar) = find_byte(bytes, search, b'$') {
+        search = dollar + 1;
+        if bytes.get(dollar + 1) != Some(&b'{') {
+            continue;
+        }
+        let name_start = dollar + 2;
+        let Some(stop) = name_end.find(name_start, |from| {
+            bytes
+                .get(from..)?
+                .iter()
+                .position(|&b| b == b'}' || b == b':')
+                .map(|i| from + i)
+        }) else {
+            break; // no `}` or `:` left: no later `${` can match either
+        };
+        let (default, end) = if bytes[stop] == b'}' {
+            (None, stop + 1)
+        } else if bytes.get(stop + 1) == Some(&b'-') {
+            let default_start = stop + 2;
+            match brace.find(default_start, |from| find_byte(bytes, from, b'}')) {
+                Some(close) => (value.get(default_start..close), close + 1),
+                None => break, // no `}` left
+            }
+        } else {
+            continue; // `:` without `-`: not a variable; try the next `$`
+        };
+        let name = value.get(name_start..stop).unwrap_or("");
+        let resolved: &str = match index.get(name) {
+            Some(&slot) => earlier
+                .get(slot)
+                .and_then(|(_, v)| v.as_deref())
+                .unwrap_or(""),
+            None => env.get(name).map(String::as_str).or(default).unwrap_or(""),
+        };
+        out.push_str(value.get(copied..dollar).unwrap_or(""));
+        out.push_str(resolved);
+        copied = end;
+        search = end;
+    }
+    if copied == 0 {
+        return value.to_owned();
+    }
+    out.push_str(value.get(copied..).unwrap_or(""));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn run(text: &str) -> Vec<(String, Option<String>)> {
+        parse(text, &HashMap::new())
+    }
+
+    fn run_env(text: &str, env: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
+        let env = env
+            .iter()
+            .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        parse(text, &env)
+    }
+
+    fn pairs(expected: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+        expected
+            .iter()
+            .map(|&(k, v)| (k.to_owned(), v.map(str::to_owned)))
+            .collect()
+    }
+
+    #[test]
+    fn simple_lines_comments_and_export() {
+        let text = "# top\nA=1\nexport B = two  # note\n\n  C\nD=\n";
+        assert_eq!(
+            run(text),
+            pairs(&[
+                ("A", Some("1")),
+                ("B", Some("two")),
+                ("C", None),
+                ("D", Some(""))
+            ])
+        );
+    }
+
+    #[test]
+    fn hash_without_space_before_it_is_part_of_the_value() {
+        assert_eq!(
+            run("A=a#b\nB= #c\nC=x #y"),
+            pairs(&[("A", Some("a#b")), ("B", Some("#c")), ("C", Some("x"))])
+        );
+    }
+
+    #[test]
+    fn quotes_and_escapes() {
+        let text = "A=\"l1\\nl2\\t\\\"q\\\" \\u00e9\"\nB='it\\'s \\n'\nC=\"multi\nline\" # c\n";
+        assert_eq!(
+            run(text),
+            pairs(&[
+                ("A", Some("l1\nl2\t\"q\" \\u00e9")),
+                ("B", Some("it's \\n")),
+                ("C", Some("multi\nline")),
+            ])
+        );
+    }
+
+    #[test]
+    fn unparsable_statements_are_skipped_to_end_of_line() {
+        let text = "=x\nA B=1\nC=\"open\nD='x'junk\nE=ok\n'' =1\nexport =2\nF=1";
+        assert_eq!(run(text), pairs(&[("E", Some("ok")), ("F", Some("1"))]));
+    }
+
+    #[test]
+    fn unterminated_double_quote_runs_to_last_escaped_quote() {
+        // python-dotenv's regex backtracks to the last `\"` in the file.
+        let text = "A=\"x\nB=1\nC=\\\"y\nD=2";
+        assert_eq!(run(text), pairs(&[("D", Some("2"))]));
+        let text = "A=\"x \\\" y\" #c\nB=2";
+        assert_eq!(run(text), pairs(&[("A", Some("x \" y")), ("B", Some("2"))]));
+    }
+
+    #[test]
+    fn repeated_key_keeps_first_position_and_last_value() {
+        assert_eq!(
+            run("A=1\nB=2\nA=3"),
+            pairs(&[("A", Some("3")), ("B", Some("2"))])
+        );
+    }
+
+    #[test]
+    fn line_endings() {
+        assert_eq!(
+            run("A=1\r\nB='x'\rC=3\r"),
+            pairs(&[("A", Some("1")), ("B", Some("x")), ("C", Some("3"))])
+        );
+    }
+
+    #[test]
+    fn interpolation() {
+        let text = "A=1\nB=${A}-${X}-${Y:-dflt}-${Z}\nC=\nD=${C:-d}\nE\nF=${E:-e}\nG='${A}'\nH=$A\nI=${A:-${B}}\nJ=${A:x}";
+        assert_eq!(
+            run_env(text, &[("X", "env"), ("A", "shadowed")]),
+            pairs(&[
+                ("A", Some("1")),
+                ("B", Some("1-env-dflt-")),
+                ("C", Some("")),
+                ("D", Some("")),
+                ("E", None),
+                ("F", Some("")),
+                ("G", Some("1")),
+                ("H", Some("$A")),
+                ("I", Some("1}")),
+                ("J", Some("${A:x}")),
+            ])
+        );
+    }
+
+    #[test]
+    fn quoted_and_odd_keys() {
+        assert_eq!(
+            run("'my key'=1\n\"q\"=2\na.b-c=3\nexport=4\nexport\n"),
+            pairs(&[
+                ("my key", Some("1")),
+                ("\"q\"", Some("2")),
+                ("a.b-c", Some("3")),
+                ("export", None),
+            ])
+        );
+    }
+
+    #[test]
+    fn python_whitespace_is_wider_than_rust_whitespace() {
+        assert_eq!(
+            run("A=x\u{1c}#c\nB=\u{3000}y\u{3000}"),
+            pairs(&[("A", Some("x")), ("B", Some("y"))])
+        );
+    }
+
+    #[test]
+    fn one_megabyte_of_hostile_input_is_fast() {
+        // Each of these makes python-dotenv rescan the rest of the file; we must not.
+        let mut text = String::new();
+        while text.len() < 1 << 20 {
+            text.push_str("A=\"open\nB='open\n'open\nC=${${${:${x:-\nD=plain value # c\n");
+        }
+        let out = run(&text);
+        assert!(out.iter().any(|(k, _)| k == "D"));
+        let long = format!("X={}", "${a".repeat(300_000));
+        assert_eq!(run(&long).len(), 1);
+    }
+
+    fn dotenvish() -> impl Strategy<Value = String> {
+        let token = prop_oneof![
+            Just("\"".to_owned()),
+            Just("'".to_owned()),
+            Just("=".to_owned()),
+            Just("#".to_owned()),
+            Just("${".to_owned()),
+            Just("}".to_owned()),
+            Just(":-".to_owned()),
+            Just("\\".to_owned()),
+            Just("\n".to_owned()),
+            Just("\r".to_owned()),
+            Just(" ".to_owned()),
+            Just("\t".to_owned()),
+            Just("export ".to_owned()),
+            Just("\u{3000}".to_owned()),
+            Just("é".to_owned()),
+            "[A-Za-z_]{1,4}",
+        ];
+        prop::collection::vec(token, 0..60).prop_map(|tokens| tokens.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_keys_come_from_the_input(text in any::<String>()) {
+            for (key, _) in parse(&text, &HashMap::new()) {
+                prop_assert!(text.contains(&key));
+            }
+        }
+
+        #[test]
+        fn dotenvish_never_panics_and_keys_come_from_the_input(
+            text in dotenvish(),
+            env_value in dotenvish(),
+        ) {
+            let env = HashMap::from([("A".to_owned(), env_value)]);
+            for (key, _) in parse(&text, &env) {
+                prop_assert!(!key.is_empty());
+                prop_assert!(text.contains(&key));
+            }
+        }
+
+        #[test]
+        fn simple_lines_round_trip(
+            lines in prop::collection::vec(("[A-Za-z_][A-Za-z0-9_.]{0,8}", "[A-Za-z0-9_./:-]{0,12}"), 0..20),
+        ) {
+            let text: String = lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+            let mut expected: Vec<(String, Option<String>)> = Vec::new();
+            for (k, v) in &lines {
+                match expected.iter_mut().find(|(ek, _)| ek == k) {
+                    Some(slot) => slot.1 = Some(v.clone()),
+                    None => expected.push((k.clone(), Some(v.clone()))),
+                }
+            }
+            prop_assert_eq!(parse(&text, &HashMap::new()), expected);
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! gRPC-web framing for unary calls: the request body and headers a client sends, and the reading of
+//! a response (data frames, the trailer frame, trailers-only answers, error details, warnings).
+//!
+//! Every input here comes from the network, so every malformed shape is a typed error. Lengths are
+//! checked against [`Limits`] before anything is sliced or allocated.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use prost::Message;
+
+use crate::error::{Code, Error, Malformed};
+use crate::proto::{RPC_RETRY_POLICY_TYPE_URL, RpcRetryPolicy, RpcStatus};
+use crate::redact::Redacted;
+use crate::retry::retry_after_from_secs;
+
+/// The content type the package sends and expects back.
+pub const CONTENT_TYPE: &str = "application/grpc-web+proto";
+
+/// `POST` path of a method of Modal's service.
+pub fn method_path(method: &str) -> String {
+    format!("/modal.client.ModalClient/{method}")
+}
+
+const FLAG_COMPRESSED: u8 = 0x01;
+const FLAG_TRAILERS: u8 = 0x80;
+const FRAME_HEADER_LEN: usize = 5;
+
+/// Limits on what a response may announce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest frame (message or trailers) accepted, in bytes.
+    pub max_frame_bytes: usize,
+}
+
+impl Default for Limits {
+    /// 4 MiB: gRPC's customary receive limit, and far above a page of 100 listed secrets.
+    fn default() -> Self {
+        Limits {
+            max_frame_bytes: 4 << 20,
+        }
+    }
+}
+
+/// A request body: one uncompressed frame holding `message`.
+pub fn encode_request(message: &impl Message) -> Result<Vec<u8>, Error> {
+    let len = message.encoded_len();
+    let prefix = u32::try_from(len)
+        .map_err(|_| Error::invalid(format!("request of {len} bytes is too large to send")))?;
+    let mut body = Vec::with_capacity(FRAME_HEADER_LEN + len);
+    body.push(0);
+    body.extend_from_slice(&prefix.to_be_bytes());
+    message.encode_raw(&mut body);
+    Ok(body)
+}
+
+/// Who is calling, and which attempt of which logical call this is.
+#[derive(Clone, Debug)]
+pub struct CallMeta<'a> {
+    pub token_id: &'a str,
+    pub token_secret: &'a Redacted<String>,
+    /// `x-modal-client-type` (a `ClientType` number).
+    pub client_type: i32,
+    pub client_version: &'a str,
+    /// Host (and port) of the server URL, for `x-modal-host`.
+    pub host: &'a str,
+    /// One per logical call, the same on every attempt.
+    pub idempotency_key: &'a str,
+    /// 0 for the first attempt, then 1, 2, … (throttle waits are not counted).
+    pub attempt: u32,
+    /// Time since the first attempt; sent as `x-retry-delay` on retries.
+    pub since_first: Duration,
+}
+
+/// Request headers, in the order sent. `Debug` hides the token secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestHeaders(pub Vec<(&'static str, String)>);
+
+const TOKEN_SECRET_HEADER: &str = "x-modal-token-secret";
+
+impl fmt::Debug for RequestHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(name, value)| {
+                let shown = if *name == TOKEN_SECRET_HEADER { "***" } else { value.as_str() };
+                (name, shown)
+            }))
+            .finish()
+    }
+}
+
+/// The headers of one attempt (WIRE.md, "Headers a client sends").
+pub fn request_headers(meta: &CallMeta<'_>) -> RequestHeaders {
+    let mut headers = vec![
+        ("content-type", CONTENT_TYPE.to_owned()),
+        ("x-modal-token-id", meta.token_id.to_owned()),
+        (TOKEN_SECRET_HEADER, meta.token_secret.expose().clone()),
+        ("x-modal-client-type", meta.client_type.to_string()),
+        ("x-modal-client-version", meta.client_version.to_owned()),
+        ("x-modal-host", meta.host.to_owned()),
+        ("x-idempotency-key", meta.idempotency_key.to_owned()),
+        ("x-retry-attempt", meta.attempt.to_string()),
+    ];
+    if meta.attempt > 0 {
+        headers.push(("x-retry-delay", format!("{:.3}", meta.since_first.as_secs_f64())));
+    }
+    RequestHeaders(headers)
+}
+
+/// An HTTP response as the transport received it. Header names may be in any case; a header that
+/// occurs several times appears several times.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpResponse<'a> {
+    pub status: u16,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+/// What a response says: the message bytes or the error, and the server's warnings either way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded<'a> {
+    pub outcome: Result<&'a [u8], Error>,
+    /// `x-modal-warning` entries from headers and trailers, percent-decoded.
+    pub warnings: Vec<String>,
+}
+
+/// Reads a unary gRPC-web response.
+pub fn decode_response<'a>(response: &HttpResponse<'a>, limits: Limits) -> Decoded<'a> {
+    let headers = Metadata::from_pairs(response.headers);
+    let mut warnings = headers.warnings();
+    let outcome = decode_outcome(response, &headers, limits, &mut warnings);
+    Decoded { outcome, warnings }
+}
+
+/// Decodes the message of a successful response as `M`.
+pub fn decode_message<M: Message + Default>(bytes: &[u8]) -> Result<M, Error> {
+    M::decode(bytes).map_err(|e| {
+        let full = std::any::type_name::<M>();
+        Error::Malformed(Malformed::BadMessage {
+            message: full.rsplit("::").next().unwrap_or(full),
+            reason: e.to_string(),
+        })
+    })
+}
+
+fn decode_outcome<'a>(
+    response: &HttpResponse<'a>,
+    headers: &Metadata<'_>,
+    limits: Limits,
+    warnings: &mut Vec<String>,
+) -> Result<&'a [u8], Error> {
+    // Trailers-only: the status is in the headers and the body is to be ignored.
+    if headers.get("grpc-status").is_some() {
+        return Err(status_error(headers)?.unwrap_or_else(|| ok_without_message()));
+    }
+    if response.status != 200 {
+        return Err(http_status_error(response.status));
+    }
+    let content_type = headers.get("content-type").unwrap_or("");
+    if !is_grpc_web_binary(content_type) {
+        return Err(Malformed::WrongContentType(crate::validate::quote(content_type)).into());
+    }
+    let frames = split_frames(response.body, limits)?;
+    let trailer_bytes = frames.trailers.ok_or(Malformed::MissingStatus)?;
+    let trailer_text = std::str::from_utf8(trailer_bytes).map_err(|_| Malformed::BadTrailers)?;
+    let trailers = Metadata::parse_block(trailer_text)?;
+    warnings.extend(trailers.warnings());
+    if trailers.get("grpc-status").is_none() {
+        return Err(Malformed::MissingStatus.into());
+    }
+    if let Some(error) = status_error(&trailers)? {
+        return Err(error);
+    }
+    match frames.messages {
+        (None, _) => Err(Malformed::MissingMessage.into()),
+        (Some(message), 1) => Ok(message),
+        (Some(_), count) => Err(Malformed::TooManyMessages(count).into()),
+    }
+}
+
+/// An OK status with nothing to read: only possible in a trailers-only answer.
+fn ok_without_message() -> Error {
+    Malformed::MissingMessage.into()
+}
+
+/// `Ok(None)` for status 0, `Ok(Some(error))` for any other status, `Err` for an unreadable one.
+fn status_error(meta: &Metadata<'_>) -> Result<Option<Error>, Error> {
+    let raw = meta.get("grpc-status").ok_or(Malformed::MissingStatus)?;
+    let number: i32 = raw
+        .trim()
+        .parse()
+        .map_err(|_| Malformed::BadStatus(crate::validate::quote(raw)))?;
+    let code = Code::from_i32(number);
+    if number == 0 {
+        return Ok(None);
+    }
+    let message = meta.get("grpc-message").map(percent_decode).unwrap_or_default();
+    let retry_after = meta
+        .get("grpc-status-details-bin")
+        .and_then(retry_policy_from_details);
+    Ok(Some(Error::Status {
+        code,
+        message,
+        retry_after,
+    }))
+}
+
+/// The `RPCRetryPolicy` among the details of a `grpc-status-details-bin` value. Details are advisory:
+/// if they cannot be read the status still stands, so this answers `None` rather than failing.
+pub fn retry_policy_from_details(value: &str) -> Option<Duration> {
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    let bytes = engine.decode(value.trim()).ok()?;
+    let status = RpcStatus::decode(bytes.as_slice()).ok()?;
+    status
+        .details
+        .iter()
+        .find(|any| {
+            any.type_url == RPC_RETRY_POLICY_TYPE_URL
+                || any.type_url.ends_with("/modal.client.RPCRetryPolicy")
+        })
+        .and_then(|any| RpcRetryPolicy::decode(any.value.as_slice()).ok())
+        .map(|policy| retry_after_from_secs(policy.retry_after_secs))
+}
+
+/// gRPC's mapping of HTTP statuses for answers that carry no `grpc-status`.
+fn http_status_error(status: u16) -> Error {
+    let code = match status {
+        400 => Code::Internal,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::Unimplemented,
+        429 | 502 | 503 | 504 => Code::Unavailable,
+        _ => Code::Unknown,
+    };
+    let hint = match status {
+        404 | 405 | 415 => {
+            "; this URL does not answer gRPC-web (Modal's own API needs a modal-secrets-server \
+             gateway in front of it)"
+        }
+        _ => "",
+    };
+    Error::Status {
+        code,
+        message: format!("the server answered HTTP {status} without a gRPC status{hint}"),
+        retry_after: None,
+    }
+}
+
+/// `application/grpc-web` or `application/grpc-web+proto`, with optional parameters. The base64
+/// `-text` variant is refused: this client never asks for it.
+fn is_grpc_web_binary(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/grpc-web" || essence == "application/grpc-web+proto"
+}
+
+struct Frames<'a> {
+    /// The first data frame, and how many there were.
+    messages: (Option<&'a [u8]>, usize),
+    trailers: Option<&'a [u8]>,
+}
+
+fn split_frames(mut body: &[u8], limits: Limits) -> Result<Frames<'_>, Malformed> {
+    let mut frames = Frames {
+        messages: (None, 0),
+        trailers: None,
+    };
+    while !body.is_empty() {
+        if frames.trailers.is_some() {
+            return Err(Malformed::DataAfterTrailers);
+        }
+        let Some((header, rest)) = body.split_first_chunk::<FRAME_HEADER_LEN>() else {
+            return Err(Malformed::TruncatedFrameHeader(body.len()));
+        };
+        let flags = header[0];
+        let announced = u32::from_be_bytes([header[1], header[2], header[3], header[4]]);
+        if flags & FLAG_COMPRESSED != 0 {
+            return Err(Malformed::Compressed);
+        }
+        if flags & !FLAG_TRAILERS != 0 {
+            return Err(Malformed::UnknownFrameFlags(flags));
+        }
+        let len = usize::try_from(announced).unwrap_or(usize::MAX);
+        if len > limits.max_frame_bytes {
+            return Err(Malformed::FrameTooLarge {
+                announced,
+                limit: limits.max_frame_bytes,
+            });
+        }
+        if len > rest.len() {
+            return Err(Malformed::TruncatedFrame {
+                announced,
+                available: rest.len(),
+            });
+        }
+        let (payload, after) = rest.split_at(len);
+        if flags & FLAG_TRAILERS != 0 {
+            frames.trailers = Some(payload);
+        } else {
+            let (first, count) = frames.messages;
+            frames.messages = (first.or(Some(payload)), count + 1);
+        }
+        body = after;
+    }
+    Ok(frames)
+}
+
+/// Header or trailer entries, looked up by lowercase name.
+struct Metadata<'a> {
+    entries: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Metadata<'a> {
+    fn from_pairs(pairs: &'a [(String, String)]) -> Metadata<'a> {
+        Metadata {
+            entries: pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+        }
+    }
+
+    /// The trailer frame's `name: value` lines, separated by CRLF (a bare LF is accepted).
+    fn parse_block(text: &'a str) -> Result<Metadata<'a>, Malformed> {
+        let mut entries = Vec::new();
+        for line in text.split('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.trim().is_empty() {
+                continue;
+            }
+            let (name, value) = line.split_once(':').ok_or(Malformed::BadTrailers)?;
+            let name = name.trim();
+            if name.is_empty() || !name.bytes().all(is_token_byte) {
+                return Err(Malformed::BadTrailers);
+            }
+            entries.push((name, value.trim()));
+        }
+        Ok(Metadata { entries })
+    }
+
+    fn get(&self, name: &str) -> Option<&'a str> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("x-modal-warning"))
+            .map(|(_, v)| percent_decode(v))
+            .collect()
+    }
+}
+
+/// RFC 7230 token characters, which header names are made of.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// gRPC's percent-encoding of `grpc-message`; an invalid escape is kept as it is, as the spec asks.
+fn percent_decode(value: &str) -> String {
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,14 @@
+//! The pure-Rust core of modal-secrets: Modal's wire messages, the gRPC-web codec, validation,
+//! dotenv, config and the retry policy. No JS, no I/O: everything here is tested natively.
+
+pub mod config;
+pub mod dotenv;
+pub mod error;
+pub mod grpc_web;
+pub mod proto;
+pub mod redact;
+pub mod retry;
+pub mod validate;
+
+pub use error::{Code, Error, ErrorKind, Malformed};
+pub use redact::Redacted;

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Builds pkg/ (the npm package `modal-secrets`): cargo (wasm32) -> wasm-bindgen -> wasm-opt -> esbuild.
+# Uses a rustup wasm32 target when one is installed, else Debian's rustc-web with build-std
+# (shared TOOLCHAIN.md). scripts/setup.sh installs whatever is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+profile=wasm-release
+target=wasm32-unknown-unknown
+out=target/bindgen
+pkg=pkg
+
+say() { printf '\033[1mbuild:\033[0m %s\n' "$*"; }
+die() { printf 'build: error: %s\n' "$*" >&2; exit 1; }
+
+# --- 1. cargo build for wasm32 ---------------------------------------------------------------
+if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+  say "cargo (rustup, $target)"
+  cargo build --profile "$profile" --target "$target" --lib
+elif [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/src/rust/library ]; then
+  say "cargo (Debian rustc-web $(/usr/bin/rustc --version | cut -d' ' -f2), build-std)"
+  # Debian's compiler with its matching std sources; rustup's proxies come first on PATH.
+  RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+    RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort ${RUSTFLAGS:-}" \
+    /usr/bin/cargo build --profile "$profile" --target "$target" --lib \
+      -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
+else
+  die "no wasm32 toolchain: run 'npm run setup' (installs Debian's rustc-web) or 'rustup target add $target'"
+fi
+raw_wasm=target/$target/$profile/modal_secrets.wasm
+
+# --- 2. wasm-bindgen ---------------------------------------------------------------------------
+command -v wasm-bindgen >/dev/null || die "wasm-bindgen CLI missing: run 'npm run setup'"
+have=$(wasm-bindgen --version | cut -d' ' -f2)
+[ "$have" = "$WASM_BINDGEN_VERSION" ] ||
+  die "wasm-bindgen CLI is $have but Cargo.toml pins $WASM_BINDGEN_VERSION: run 'npm run setup'"
+rm -rf "$out"
+say "wasm-bindgen $have"
+wasm-bindgen --target web --out-dir "$out" --out-name modal_secrets "$raw_wasm"
+
+# The glue imports our error classes from a hashed snippets/ path; give them a stable name beside
+# the glue, so every entry imports the one same module.
+snippet=$(ls "$out"/snippets/*/src/js/errors.js)
+cp "$snippet" "$out/errors.js"
+sed -i -E "s#'\./snippets/[^']*/src/js/errors\.js'#'./errors.js'#" "$out/modal_secrets.js"
+grep -q "from './errors.js'" "$out/modal_secrets.js" || die "could not relink the errors.js snippet"
+rm -rf "$out/snippets"
+
+# --- 3. wasm-opt -----------------------------------------------------------------------------
+say "wasm-opt -Oz"
+node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
+  --enable-reference-types --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+  --enable-multivalue --enable-nontrapping-float-to-int \
+  "$out/modal_secrets_bg.wasm" -o "$out/modal_secrets_bg.wasm"
+
+# --- 4. the package --------------------------------------------------------------------------
+rm -rf "$pkg"
+mkdir -p "$pkg"
+cp src/js/node.js "$out/node-entry.js"
+node_modules/.bin/esbuild "$out/node-entry.js" --bundle --platform=node --format=cjs \
+  --target=node20 --log-level=warning --log-override:empty-import-meta=silent \
+  --outfile="$pkg/node.cjs"
+cp "$out/modal_secrets_bg.wasm" "$pkg/"
+cp src/js/index.d.ts "$pkg/index.d.ts"
+node scripts/write-package.mjs "$pkg"
+
+# --- 5. size -----------------------------------------------------------------------------------
+gz() { gzip -9c "$1" | wc -c; }
+wasm_raw=$(wc -c <"$pkg/modal_secrets_bg.wasm")
+wasm_gz=$(gz "$pkg/modal_secrets_bg.wasm")
+js_raw=$(wc -c <"$pkg/node.cjs")
+js_gz=$(gz "$pkg/node.cjs")
+say "pkg/ ready: $(ls "$pkg" | tr '\n' ' ')"
+printf 'build: size: modal_secrets_bg.wasm %d B (gzip %d B) + JS glue node.cjs %d B (gzip %d B) = %.1f KB gzip\n' \
+  "$wasm_raw" "$wasm_gz" "$js_raw" "$js_gz" "$(awk "BEGIN { print ($wasm_gz + $js_gz) / 1000 }")"
