@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
 # Builds pkg/ (the npm package `modal-secrets`): cargo (wasm32) -> wasm-bindgen -> wasm-opt -> esbuild.
-# Uses a rustup wasm32 target when one is installed, else Debian's rustc-web with build-std
-# (shared TOOLCHAIN.md). scripts/setup.sh installs whatever is missing.
+# scripts/wasm-cargo.sh picks the wasm32 toolchain; scripts/setup.sh installs whatever is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
 profile=wasm-release
-target=wasm32-unknown-unknown
 out=target/bindgen
 pkg=pkg
 
@@ -16,20 +13,9 @@ say() { printf '\033[1mbuild:\033[0m %s\n' "$*"; }
 die() { printf 'build: error: %s\n' "$*" >&2; exit 1; }
 
 # --- 1. cargo build for wasm32 ---------------------------------------------------------------
-if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
-  say "cargo (rustup, $target)"
-  cargo build --profile "$profile" --target "$target" --lib
-elif [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/src/rust/library ]; then
-  say "cargo (Debian rustc-web $(/usr/bin/rustc --version | cut -d' ' -f2), build-std)"
-  # Debian's compiler with its matching std sources; rustup's proxies come first on PATH.
-  RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
-    RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort ${RUSTFLAGS:-}" \
-    /usr/bin/cargo build --profile "$profile" --target "$target" --lib \
-      -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
-else
-  die "no wasm32 toolchain: run 'npm run setup' (installs Debian's rustc-web) or 'rustup target add $target'"
-fi
-raw_wasm=target/$target/$profile/modal_secrets.wasm
+say "cargo build (wasm32, profile $profile)"
+scripts/wasm-cargo.sh --small build --profile "$profile" --lib
+raw_wasm=target/wasm32-unknown-unknown/$profile/modal_secrets.wasm
 
 # --- 2. wasm-bindgen ---------------------------------------------------------------------------
 command -v wasm-bindgen >/dev/null || die "wasm-bindgen CLI missing: run 'npm run setup'"

@@ -1,1 +1,1179 @@
-//! (being written)
+//! Where a client's settings come from, resolved as Modal's Python client resolves them
+//! (`modal/config.py`, 1.6.4): explicit options, then `MODAL_*` variables, then the active profile of
+//! `~/.modal.toml`, then defaults. No I/O here: the caller reads the environment and the file.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::error::{Code, Error};
+use crate::redact::Redacted;
+
+/// Where the client connects when nothing else is configured. (Modal 1.6.4's own default is the
+/// list `https://api.modal.com,https://api.modal2.com`; WIRE.md fixes the primary alone.)
+pub const DEFAULT_SERVER_URL: &str = "https://api.modal.com";
+
+/// Options given explicitly by the caller (JS `new Client({...})`): highest precedence.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigOptions {
+    pub server_url: Option<String>,
+    pub token_id: Option<String>,
+    pub token_secret: Option<Redacted<String>>,
+    pub environment: Option<String>,
+    /// Which profile of the config file to read, as `MODAL_PROFILE` (or `modal --profile`) does.
+    pub profile: Option<String>,
+    pub max_throttle_wait: Option<Duration>,
+}
+
+/// The settings a client runs with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// An `http://` or `https://` URL without a trailing slash.
+    pub server_url: String,
+    /// `None` when unset or empty (Modal treats an empty token as a missing one).
+    pub token_id: Option<String>,
+    pub token_secret: Option<Redacted<String>>,
+    /// `""` means the workspace's default environment.
+    pub environment: String,
+    /// The profile that was read (whether or not the file has it).
+    pub profile: String,
+    /// The longest total wait for throttled requests: `None` = no cap, `Some(0)` = never wait for
+    /// them (Modal's `max_throttle_wait`).
+    pub max_throttle_wait: Option<Duration>,
+    /// The profile was named (option or `MODAL_PROFILE`) but the file has no such table. Modal
+    /// reports this only once it finds no token; see [`Config::credentials`].
+    pub profile_missing: bool,
+}
+
+impl Config {
+    /// The token pair, or the `AuthError` Modal's `Client.from_env` raises when half of it is missing.
+    pub fn credentials(&self) -> Result<(&str, &Redacted<String>), Error> {
+        if let (Some(id), Some(secret)) = (&self.token_id, &self.token_secret) {
+            return Ok((id, secret));
+        }
+        let message = if self.profile_missing {
+            format!(
+                "Modal profile {:?} was not found in the Modal config file; run `modal profile list` \
+                 to see the profiles there, or `modal token new --profile {}` to add it",
+                self.profile, self.profile
+            )
+        } else {
+            "token missing: pass tokenId and tokenSecret, set MODAL_TOKEN_ID and \
+             MODAL_TOKEN_SECRET, or run `modal token new`"
+                .to_owned()
+        };
+        Err(Error::Status {
+            code: Code::Unauthenticated,
+            message,
+            retry_after: None,
+        })
+    }
+}
+
+/// The config file to read: `MODAL_CONFIG_PATH` if set and non-empty (taken as is, no `~`
+/// expansion, as Modal does), else `<home>/.modal.toml`. `None` when there is no home directory, or
+/// inside a Modal container (`MODAL_IS_REMOTE=1`), where Modal never reads the file.
+pub fn config_path(env: &HashMap<String, String>, home: Option<&str>) -> Option<String> {
+    if env.get("MODAL_IS_REMOTE").is_some_and(|v| v == "1") {
+        return None;
+    }
+    if let Some(path) = env.get("MODAL_CONFIG_PATH").filter(|p| !p.is_empty()) {
+        return Some(path.clone());
+    }
+    // Python's expanduser drops the home's trailing separators (a home of "/" gives "/.modal.toml").
+    // An empty home is taken as no home at all, where Python would also give "/.modal.toml".
+    let home = home.filter(|h| !h.is_empty())?;
+    Some(format!(
+        "{}/.modal.toml",
+        home.trim_end_matches(['/', '\\'])
+    ))
+}
+
+/// Resolves the settings. `env` holds the `MODAL_*` variables (`process.env` or a worker's env
+/// object); `toml_text` is the config file's content if the caller could read one.
+///
+/// As in Modal, a broken file, more than one active profile, or several profiles with none active
+/// (while the profile in use is `default`) are errors even when every setting is given explicitly.
+/// A value is checked only where it is used: a bad value in another profile, or one overridden by
+/// a variable or option, is ignored. No message quotes a value: only key, variable and profile names.
+pub fn resolve(
+    options: &ConfigOptions,
+    env: &HashMap<String, String>,
+    toml_text: Option<&str>,
+) -> Result<Config, Error> {
+    let file = match toml_text {
+        Some(text) => toml::parse(text).map_err(|e| {
+            // Only the position and a fixed description: a parser's own message could quote the
+            // offending line, and that line could be `token_secret = "as-..."`.
+            Error::Config(format!(
+                "TOML syntax error at line {}, column {}: {}",
+                e.line, e.column, e.what
+            ))
+        })?,
+        None => toml::Table::default(),
+    };
+
+    let mut profiles = Vec::with_capacity(file.items.len());
+    for (name, value) in &file.items {
+        match value {
+            toml::Val::Table(table) => profiles.push((name.as_str(), table)),
+            _ => {
+                return Err(Error::Config(
+                    "TOML file must contain table sections for each profile".into(),
+                ));
+            }
+        }
+    }
+
+    // Modal selects the profile whose `active` is exactly `true`, and counts active profiles on
+    // every client creation. It would crash or misread a non-boolean `active`; we reject it.
+    let mut active = None;
+    let mut active_count = 0;
+    for &(name, table) in &profiles {
+        match table.get("active") {
+            None | Some(toml::Val::Bool(false)) => {}
+            Some(toml::Val::Bool(true)) => {
+                active_count += 1;
+                active.get_or_insert(name);
+            }
+            Some(_) => {
+                return Err(Error::Config(format!(
+                    "active in profile {name:?} must be true or false"
+                )));
+            }
+        }
+    }
+    if active_count > 1 {
+        // Modal raises this whatever MODAL_PROFILE says.
+        return Err(Error::Config(
+            "more than one Modal profile is active; fix it with `modal profile activate` or by \
+             editing the Modal config file"
+                .into(),
+        ));
+    }
+
+    // An empty MODAL_PROFILE counts as unset (Modal: `os.environ.get("MODAL_PROFILE") or ...`).
+    let named = non_empty(options.profile.as_deref())
+        .or_else(|| non_empty(env.get("MODAL_PROFILE").map(String::as_str)));
+    let profile = named.or(active).unwrap_or("default");
+    if profiles.len() > 1 && active_count == 0 && profile == "default" {
+        return Err(Error::Config(
+            "no Modal profile is active; fix it with `modal profile activate` or by editing the \
+             Modal config file"
+                .into(),
+        ));
+    }
+    // A profile the file does not have reads as empty settings, as in Modal.
+    let table = profiles
+        .iter()
+        .find(|(name, _)| *name == profile)
+        .map(|&(_, table)| table);
+    let scope = Scope {
+        env,
+        profile,
+        table,
+    };
+
+    let server_url = match scope.pick(&SERVER_URL, options.server_url.as_deref())? {
+        Some((text, origin)) => server_url(text, origin)?,
+        None => DEFAULT_SERVER_URL.to_owned(),
+    };
+    let token_id = match scope.pick(&TOKEN_ID, options.token_id.as_deref())? {
+        Some((text, origin)) => token(text, origin)?,
+        None => None,
+    };
+    let secret_option = options.token_secret.as_ref().map(|s| s.expose().as_str());
+    let token_secret = match scope.pick(&TOKEN_SECRET, secret_option)? {
+        Some((text, origin)) => token(text, origin)?.map(Redacted::new),
+        None => None,
+    };
+    let environment = scope
+        .pick(&ENVIRONMENT, options.environment.as_deref())?
+        .map_or_else(String::new, |(text, _)| text.to_owned());
+    let max_throttle_wait = match options.max_throttle_wait {
+        Some(wait) => Some(wait),
+        None => scope.max_throttle_wait()?,
+    };
+
+    Ok(Config {
+        server_url,
+        token_id,
+        token_secret,
+        environment,
+        profile: profile.to_owned(),
+        max_throttle_wait,
+        profile_missing: named.is_some() && table.is_none(),
+    })
+}
+
+fn non_empty(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| !s.is_empty())
+}
+
+/// One setting under its three names.
+struct Key {
+    toml: &'static str,
+    env: &'static str,
+    /// The name of the JS `Client` option.
+    option: &'static str,
+}
+
+const SERVER_URL: Key = Key {
+    toml: "server_url",
+    env: "MODAL_SERVER_URL",
+    option: "serverUrl",
+};
+const TOKEN_ID: Key = Key {
+    toml: "token_id",
+    env: "MODAL_TOKEN_ID",
+    option: "tokenId",
+};
+const TOKEN_SECRET: Key = Key {
+    toml: "token_secret",
+    env: "MODAL_TOKEN_SECRET",
+    option: "tokenSecret",
+};
+const ENVIRONMENT: Key = Key {
+    toml: "environment",
+    env: "MODAL_ENVIRONMENT",
+    option: "environment",
+};
+const MAX_THROTTLE_WAIT: Key = Key {
+    toml: "max_throttle_wait",
+    env: "MODAL_MAX_THROTTLE_WAIT",
+    option: "maxThrottleWait",
+};
+
+/// Where a value came from, for messages that name it without quoting it.
+#[derive(Clone, Copy)]
+enum Origin<'a> {
+    Option(&'static str),
+    Env(&'static str),
+    Profile(&'static str, &'a str),
+}
+
+impl Origin<'_> {
+    /// A bad explicit option is the caller's argument (InvalidInput); the rest is config.
+    fn error(self, problem: &str) -> Error {
+        match self {
+            Origin::Option(name) => Error::InvalidInput(format!("the {name} option {problem}")),
+            Origin::Env(var) => Error::Config(format!("{var} {problem}")),
+            Origin::Profile(key, profile) => {
+                Error::Config(format!("{key} in profile {profile:?} {problem}"))
+            }
+        }
+    }
+}
+
+struct Scope<'a> {
+    env: &'a HashMap<String, String>,
+    profile: &'a str,
+    table: Option<&'a toml::Table>,
+}
+
+impl<'a> Scope<'a> {
+    /// The raw value that wins for `key` below an explicit option: the variable if it is set
+    /// (Modal: `if env_var_key in os.environ`, so even an empty one wins), else the profile's.
+    fn lookup(&self, key: &Key) -> Option<(&'a toml::Val, Origin<'a>)> {
+        let origin = Origin::Profile(key.toml, self.profile);
+        self.table?.get(key.toml).map(|value| (value, origin))
+    }
+
+    /// The string that wins for `key`: the option, the variable, or the profile's (which must be a
+    /// string: Modal would pass a number on and fail later; we say which key is wrong).
+    fn pick<'o>(
+        &self,
+        key: &Key,
+        option: Option<&'o str>,
+    ) -> Result<Option<(&'o str, Origin<'a>)>, Error>
+    where
+        'a: 'o,
+    {
+        if let Some(text) = option {
+            return Ok(Some((text, Origin::Option(key.option))));
+        }
+        if let Some(text) = self.env.get(key.env) {
+            return Ok(Some((text, Origin::Env(key.env))));
+        }
+        match self.lookup(key) {
+            None => Ok(None),
+            Some((toml::Val::Str(text), origin)) => Ok(Some((text, origin))),
+            Some((value, origin)) => {
+                Err(origin.error(&format!("must be a string, not {}", value.type_name())))
+            }
+        }
+    }
+
+    /// Modal's transform is `int(x) if x else None`: "" gives no cap, "0" disables throttle waits.
+    /// So does the TOML string "0", but the TOML integer 0 is falsy and gives no cap: mirrored.
+    fn max_throttle_wait(&self) -> Result<Option<Duration>, Error> {
+        const RULE: &str = "must be a whole number of seconds, 0 or more";
+        let key = &MAX_THROTTLE_WAIT;
+        if let Some(text) = self.env.get(key.env) {
+            return seconds(text).ok_or_else(|| Origin::Env(key.env).error(RULE));
+        }
+        match self.lookup(key) {
+            None => Ok(None),
+            Some((toml::Val::Str(text), origin)) => seconds(text).ok_or_else(|| origin.error(RULE)),
+            Some((toml::Val::Int(0), _)) => Ok(None),
+            Some((toml::Val::Int(n), origin)) => u64::try_from(*n)
+                .map(|n| Some(Duration::from_secs(n)))
+                .map_err(|_| origin.error(RULE)),
+            // Python's int() would also truncate a float and read `true` as 1; neither is a
+            // sensible number of seconds, so they are errors here.
+            Some((_, origin)) => Err(origin.error(RULE)),
+        }
+    }
+}
+
+/// Python's `int(x) if x else None` for a string, limited to what makes sense as seconds: `None`
+/// when the text is no such number. Like `int()`, it allows surrounding whitespace, a sign and
+/// single underscores between digits; unlike it, negative numbers and non-ASCII digits fail.
+fn seconds(text: &str) -> Option<Option<Duration>> {
+    if text.is_empty() {
+        return Some(None);
+    }
+    let t = text.trim();
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let n = toml::integer(digits.as_bytes(), 10, false)?;
+    if negative && n != 0 {
+        return None;
+    }
+    Some(Some(Duration::from_secs(u64::try_from(n).ok()?)))
+}
+
+/// A token goes into an HTTP header: only visible ASCII is safe there, and `fetch` would quote a
+/// bad value in its own error. Empty means unset, as Modal's truthiness test does.
+fn token(text: &str, origin: Origin<'_>) -> Result<Option<String>, Error> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(origin
+            .error("may contain only visible ASCII characters (it is sent in an HTTP header)"));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// Modal 1.6.4 accepts a comma-separated list of fallback URLs (each trimmed) and races them,
+/// preferring the first. Each is checked; the first is the one used (no failover over `fetch`).
+fn server_url(text: &str, origin: Origin<'_>) -> Result<String, Error> {
+    let mut first = None;
+    for part in text.split(',') {
+        let url = normalize_url(part.trim()).ok_or_else(|| {
+            origin.error(
+                "must be an http:// or https:// URL with a host, and optionally a port and a path",
+            )
+        })?;
+        first.get_or_insert(url);
+    }
+    Ok(first.unwrap_or_default())
+}
+
+/// `scheme://host[:port][/path]` with scheme http or https (lowercased), a DNS name, IPv4 or
+/// bracketed IPv6 host, a port in 1..=65535, no user info, query or fragment; one trailing slash
+/// removed. `None` otherwise.
+fn normalize_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = if scheme.eq_ignore_ascii_case("https") {
+        "https"
+    } else if scheme.eq_ignore_ascii_case("http") {
+        "http"
+    } else {
+        return None;
+    };
+    if !rest
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'?' | b'#' | b'\\'))
+    {
+        return None;
+    }
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            let ok = !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+            match after {
+                "" => (ok, None),
+                _ => (ok, Some(after.strip_prefix(':')?)),
+            }
+        }
+        None => {
+            let (host, port) = match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            };
+            let ok = host
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric())
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+            (ok, port)
+        }
+    };
+    if !host_ok {
+        return None;
+    }
+    if let Some(port) = port {
+        let n = toml::integer(port.as_bytes(), 10, false)?;
+        if port.len() > 5 || port.contains('_') || !(1..=65535).contains(&n) {
+            return None;
+        }
+    }
+    let path = path.strip_suffix('/').unwrap_or(path);
+    Some(format!("{scheme}://{authority}{path}"))
+}
+
+/// A small TOML 1.1 reader, written for the config file (measured: the `toml` crate, even its
+/// low-level `toml_parser`, would add 14-28 KB gzip to the wasm). It checks the whole grammar and
+/// the table rules, but keeps only what config needs: strings, integers and booleans by value, the
+/// other kinds by type.
+pub(crate) mod toml {
+    /// Deeper nesting is refused, so nothing recurses without bound (toml-test suggests 128).
+    const MAX_DEPTH: usize = 128;
+
+    pub(crate) enum Val {
+        Str(String),
+        Int(i64),
+        Bool(bool),
+        Float,
+        DateTime,
+        Array,
+        Table(Table),
+        /// An array of tables (`[[name]]`).
+        Tables(Vec<Table>),
+    }
+
+    impl Val {
+        pub(crate) fn type_name(&self) -> &'static str {
+            match self {
+                Val::Str(_) => "a string",
+                Val::Int(_) => "an integer",
+                Val::Bool(_) => "a boolean",
+                Val::Float => "a float",
+                Val::DateTime => "a date-time",
+                Val::Array | Val::Tables(_) => "an array",
+                Val::Table(_) => "a table",
+            }
+        }
+    }
+
+    /// How a table came to be, which decides what may still add to it.
+    #[derive(Clone, Copy, Default, PartialEq)]
+    enum Kind {
+        /// Created on the way to a `[a.b]` header; a later `[a]` may still define it.
+        #[default]
+        Implicit,
+        /// Defined by its own header: defining it again is an error.
+        Header,
+        /// Created by a dotted key: more dotted keys may extend it, a header may not define it.
+        Dotted,
+        /// `{...}`: complete as written.
+        Inline,
+    }
+
+    #[derive(Default)]
+    pub(crate) struct Table {
+        /// In file order; linear lookup (config files are small).
+        pub(crate) items: Vec<(String, Val)>,
+        kind: Kind,
+    }
+
+    impl Table {
+        fn new(kind: Kind) -> Table {
+            Table {
+                items: Vec::new(),
+                kind,
+            }
+        }
+
+        pub(crate) fn get(&self, key: &str) -> Option<&Val> {
+            self.items.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        }
+
+        fn get_mut(&mut self, key: &str) -> Option<&mut Val> {
+            self.items
+                .iter_mut()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+        }
+
+        /// The value at `key`, created by `make` if missing.
+        fn entry(&mut self, key: &str, make: impl FnOnce() -> Val) -> &mut Val {
+            let i = match self.items.iter().position(|(k, _)| k == key) {
+                Some(i) => i,
+                None => {
+                    self.items.push((key.to_owned(), make()));
+                    self.items.len() - 1
+                }
+            };
+            &mut self.items[i].1
+        }
+    }
+
+    /// Where and what, never the text found there.
+    #[derive(Debug)]
+    pub(crate) struct SyntaxError {
+        pub(crate) line: usize,
+        /// In characters, from 1.
+        pub(crate) column: usize,
+        pub(crate) what: &'static str,
+    }
+
+    /// A failure at a byte offset, turned into line and column by [`parse`].
+    struct Fail {
+        at: usize,
+        what: &'static str,
+    }
+
+    type Parsed<T> = Result<T, Fail>;
+
+    fn fail<T>(at: usize, what: &'static str) -> Parsed<T> {
+        Err(Fail { at, what })
+    }
+
+    /// A key as written: its dotted parts, each with its offset.
+    type Key = Vec<(String, usize)>;
+
+    pub(crate) fn parse(text: &str) -> Result<Table, SyntaxError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut p = Parser {
+            src: text,
+            b: text.as_bytes(),
+            i: 0,
+        };
+        p.document().map_err(|f| {
+            let before = &p.b[..f.at.min(p.b.len())];
+            let line_start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            SyntaxError {
+                line: before.iter().filter(|&&b| b == b'\n').count() + 1,
+                column: before[line_start..]
+                    .iter()
+                    .filter(|&&b| b & 0xC0 != 0x80)
+                    .count()
+                    + 1,
+                what: f.what,
+            }
+        })
+    }
+
+    /// Digits of `radix` with single underscores between them, as an i64 (negated if `negative`);
+    /// `None` if malformed or out of range.
+    pub(crate) fn integer(digits: &[u8], radix: u32, negative: bool) -> Option<i64> {
+        if digits.first() == Some(&b'_')
+            || digits.last() == Some(&b'_')
+            || digits.windows(2).any(|w| w == b"__")
+        {
+            return None;
+        }
+        let mut n: i64 = 0;
+        let mut any = false;
+        for &c in digits.iter().filter(|&&c| c != b'_') {
+            let d = i64::from((c as char).to_digit(radix)?);
+            n = n.checked_mul(i64::from(radix))?;
+            n = if negative {
+                n.checked_sub(d)?
+            } else {
+                n.checked_add(d)?
+            };
+            any = true;
+        }
+        any.then_some(n)
+    }
+
+    /// Control characters TOML allows in no string or comment (tab is allowed).
+    fn is_control(c: u8) -> bool {
+        (c < 0x20 && c != b'\t') || c == 0x7f
+    }
+
+    struct Parser<'a> {
+        src: &'a str,
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl Parser<'_> {
+        fn peek(&self) -> Option<u8> {
+            self.b.get(self.i).copied()
+        }
+
+        fn peek_at(&self, n: usize) -> Option<u8> {
+            self.b.get(self.i + n).copied()
+        }
+
+        fn starts(&self, s: &[u8]) -> bool {
+            self.b.get(self.i..).is_some_and(|rest| rest.starts_with(s))
+        }
+
+        fn eat(&mut self, c: u8) -> bool {
+            let hit = self.peek() == Some(c);
+            self.i += usize::from(hit);
+            hit
+        }
+
+        fn ws(&mut self) {
+            while matches!(self.peek(), Some(b' ' | b'\t')) {
+                self.i += 1;
+            }
+        }
+
+        fn newline(&mut self) -> bool {
+            if self.eat(b'\n') {
+                true
+            } else if self.starts(b"\r\n") {
+                self.i += 2;
+                true
+            } else {
+                false
+            }
+        }
+
+        fn comment(&mut self) -> Parsed<()> {
+            if self.eat(b'#') {
+                while let Some(c) = self.peek() {
+                    if c == b'\n' || self.starts(b"\r\n") {
+                        break;
+                    }
+                    if is_control(c) {
+                        return fail(self.i, "control character in a comment");
+                    }
+                    self.i += 1;
+                }
+            }
+            Ok(())
+        }
+
+        /// Spaces, comments and newlines, as allowed inside arrays and inline tables.
+        fn blank(&mut self) -> Parsed<()> {
+            loop {
+                self.ws();
+                self.comment()?;
+                if !self.newline() {
+                    return Ok(());
+                }
+            }
+        }
+
+        fn end_of_line(&mut self) -> Parsed<()> {
+            self.ws();
+            self.comment()?;
+            if self.i >= self.b.len() || self.newline() {
+                Ok(())
+            } else {
+                fail(self.i, "expected the end of the line")
+            }
+        }
+
+        fn document(&mut self) -> Parsed<Table> {
+            let mut root = Table::new(Kind::Header);
+            // The path of the table that key/value lines go into (the last element of arrays).
+            let mut current: Vec<String> = Vec::new();
+            loop {
+                self.ws();
+                match self.peek() {
+                    None => return Ok(root),
+                    Some(b'#' | b'\n' | b'\r') => {}
+                    Some(b'[') => {
+                        let array = self.starts(b"[[");
+                        self.i += if array { 2 } else { 1 };
+                        let key = self.key()?;
+                        let close: &[u8] = if array { b"]]" } else { b"]" };
+                        if !self.starts(close) {
+                            return fail(self.i, "expected `]` to end the table header");
+                        }
+                        self.i += close.len();
+                        if key.len() > MAX_DEPTH {
+                            return fail(key[0].1, "tables nested too deeply");
+                        }
+                        open_table(&mut root, &key, array)?;
+                        current = key.into_iter().map(|(k, _)| k).collect();
+                    }
+                    Some(_) => {
+                        let at = self.i;
+                        let (key, value) = self.key_value(current.len())?;
+                        let table = walk(&mut root, &current).ok_or(Fail {
+                            at,
+                            what: "key is not a table",
+                        })?;
+                        insert(table, &key, value)?;
+                    }
+                }
+                self.end_of_line()?;
+            }
+        }
+
+        /// `key = value`, whose tables start `depth` levels down.
+        fn key_value(&mut self, depth: usize) -> Parsed<(Key, Val)> {
+            let key = self.key()?;
+            if !self.eat(b'=') {
+                return fail(self.i, "expected `=` after a key");
+            }
+            self.ws();
+            let depth = depth + key.len();
+            if depth > MAX_DEPTH {
+                return fail(key[0].1, "tables nested too deeply");
+            }
+            Ok((key, self.value(depth)?))
+        }
+
+        /// A dotted key, with the spaces around its parts.
+        fn key(&mut self) -> Parsed<Key> {
+            let mut parts = Vec::new();
+            loop {
+                self.ws();
+                let at = self.i;
+                let part = match self.peek() {
+                    Some(q @ (b'"' | b'\'')) => {
+                        if self.starts(&[q, q, q]) {
+                            return fail(at, "a key cannot be a multi-line string");
+                        }
+                        self.string()?
+                    }
+                    _ => {
+                        while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+                        {
+                            self.i += 1;
+                        }
+                        if self.i == at {
+                            return fail(at, "expected a key");
+                        }
+                        self.src[at..self.i].to_owned()
+                    }
+                };
+                parts.push((part, at));
+                self.ws();
+                if !self.eat(b'.') {
+                    return Ok(parts);
+                }
+            }
+        }
+
+        fn value(&mut self, depth: usize) -> Parsed<Val> {
+            match self.peek() {
+                Some(b'"' | b'\'') => self.string().map(Val::Str),
+                Some(b'[') => self.array(depth + 1),
+                Some(b'{') => self.inline_table(depth + 1),
+                Some(b't') if self.starts(b"true") => {
+                    self.i += 4;
+                    Ok(Val::Bool(true))
+                }
+                Some(b'f') if self.starts(b"false") => {
+                    self.i += 5;
+                    Ok(Val::Bool(false))
+                }
+                Some(c) if c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'i' | b'n') => {
+                    self.number_or_date()
+                }
+                _ => fail(self.i, "expected a value"),
+            }
+        }
+
+        fn array(&mut self, depth: usize) -> Parsed<Val> {
+            if depth > MAX_DEPTH {
+                return fail(self.i, "values nested too deeply");
+            }
+            self.i += 1;
+            loop {
+                self.blank()?;
+                if self.eat(b']') {
+                    return Ok(Val::Array);
+                }
+                self.value(depth)?;
+                self.blank()?;
+                if self.eat(b']') {
+                    return Ok(Val::Array);
+                }
+                if !self.eat(b',') {
+                    return fail(self.i, "expected `,` or `]` in an array");
+                }
+            }
+        }
+
+        /// TOML 1.1: newlines, comments and a trailing comma are allowed inside the braces.
+        fn inline_table(&mut self, depth: usize) -> Parsed<Val> {
+            if depth > MAX_DEPTH {
+                return fail(self.i, "values nested too deeply");
+            }
+            self.i += 1;
+            let mut table = Table::new(Kind::Inline);
+            loop {
+                self.blank()?;
+                if self.eat(b'}') {
+                    return Ok(Val::Table(table));
+                }
+                let (key, value) = self.key_value(depth)?;
+                insert(&mut table, &key, value)?;
+                self.blank()?;
+                if self.eat(b'}') {
+                    return Ok(Val::Table(table));
+                }
+                if !self.eat(b',') {
+                    return fail(self.i, "expected `,` or `}` in an inline table");
+                }
+            }
+        }
+
+        /// All four kinds of string, at the opening quote. Stops only at ASCII bytes, so every
+        /// slice taken is whole UTF-8.
+        fn string(&mut self) -> Parsed<String> {
+            let quote = self.b[self.i];
+            let literal = quote == b'\'';
+            let multi = self.starts(&[quote, quote, quote]);
+            let start = self.i;
+            self.i += if multi { 3 } else { 1 };
+            if multi {
+                self.newline();
+            }
+            let mut out = String::new();
+            loop {
+                let run = self.i;
+                while let Some(c) = self.peek() {
+                    if c == quote || (c == b'\\' && !literal) || is_control(c) {
+                        break;
+                    }
+                    self.i += 1;
+                }
+                out.push_str(&self.src[run..self.i]);
+                match self.peek() {
+                    None => return fail(start, "unterminated string"),
+                    Some(c) if c == quote => {
+                        if !multi {
+                            self.i += 1;
+                            return Ok(out);
+                        }
+                        let mut n = 0;
+                        while self.peek_at(n) == Some(quote) {
+                            n += 1;
+                        }
+                        if n < 3 {
+                            out.push(quote as char);
+                            self.i += 1;
+                        } else if n <= 5 {
+                            // Up to two quotes just before the closing three are content.
+                            for _ in 3..n {
+                                out.push(quote as char);
+                            }
+                            self.i += n;
+                            return Ok(out);
+                        } else {
+                            return fail(self.i, "too many quotes in a multi-line string");
+                        }
+                    }
+                    Some(b'\\') => self.escape(&mut out, multi)?,
+                    Some(b'\n') if multi => {
+                        out.push('\n');
+                        self.i += 1;
+                    }
+                    Some(b'\r') if multi && self.peek_at(1) == Some(b'\n') => {
+                        out.push('\n');
+                        self.i += 2;
+                    }
+                    Some(b'\n' | b'\r') => return fail(start, "unterminated string"),
+                    Some(_) => return fail(self.i, "control character in a string"),
+                }
+            }
+        }
+
+        fn escape(&mut self, out: &mut String, multi: bool) -> Parsed<()> {
+            let at = self.i;
+            self.i += 1;
+            let simple = match self.peek() {
+                Some(b'b') => Some('\u{8}'),
+                Some(b't') => Some('\t'),
+                Some(b'n') => Some('\n'),
+                Some(b'f') => Some('\u{c}'),
+                Some(b'r') => Some('\r'),
+                Some(b'e') => Some('\u{1b}'),
+                Some(b'"') => Some('"'),
+                Some(b'\\') => Some('\\'),
+                _ => None,
+            };
+            if let Some(c) = simple {
+                self.i += 1;
+                out.push(c);
+                return Ok(());
+            }
+            let digits = match self.peek() {
+                Some(b'x') => 2,
+                Some(b'u') => 4,
+                Some(b'U') => 8,
+                Some(b' ' | b'\t' | b'\n' | b'\r') if multi => {
+                    // A backslash ending a line drops the newline and the blanks that follow.
+                    self.ws();
+                    if !self.newline() {
+                        return fail(at, "invalid escape sequence");
+                    }
+                    loop {
+                        self.ws();
+                        if !self.newline() {
+                            return Ok(());
+                        }
+                    }
+                }
+                _ => return fail(at, "invalid escape sequence"),
+            };
+            let hex = self.b.get(self.i + 1..self.i + 1 + digits);
+            let code = hex
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                .and_then(|h| {
+                    h.iter()
+                        .try_fold(0u32, |n, &c| Some(n * 16 + (c as char).to_digit(16)?))
+                });
+            match code.and_then(char::from_u32) {
+                Some(c) => {
+                    out.push(c);
+                    self.i += 1 + digits;
+                    Ok(())
+                }
+                None => fail(at, "invalid escape sequence"),
+            }
+        }
+
+        fn number_or_date(&mut self) -> Parsed<Val> {
+            let start = self.i;
+            let in_token =
+                |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'+' | b'-' | b'.' | b':');
+            while self.peek().is_some_and(in_token) {
+                self.i += 1;
+                // A date, a space, then a time is one date-time.
+                if self.i - start == 10
+                    && self.b[start + 4] == b'-'
+                    && self.peek() == Some(b' ')
+                    && self.peek_at(1).is_some_and(|c| c.is_ascii_digit())
+                    && self.peek_at(2).is_some_and(|c| c.is_ascii_digit())
+                    && self.peek_at(3) == Some(b':')
+                {
+                    self.i += 1;
+                }
+            }
+            let token = &self.b[start..self.i];
+            if is_datetime(token) {
+                return Ok(Val::DateTime);
+            }
+            number(token).ok_or(Fail {
+                at: start,
+                what: "invalid number or date-time",
+            })
+        }
+    }
+
+    /// Follows `path` from the root to the table that key/values go into.
+    fn walk<'t>(root: &'t mut Table, path: &[String]) -> Option<&'t mut Table> {
+        let mut table = root;
+        for key in path {
+            table = match table.get_mut(key)? {
+                Val::Table(sub) => sub,
+                Val::Tables(list) => list.last_mut()?,
+                _ => return None,
+            };
+        }
+        Some(table)
+    }
+
+    /// `[a.b]` or `[[a.b]]`: makes the table (or a new element) that the following lines fill.
+    fn open_table(root: &mut Table, key: &Key, array: bool) -> Parsed<()> {
+        let Some(((last, last_at), parents)) = key.split_last() else {
+            return Ok(());
+        };
+        let mut table = root;
+        for (part, at) in parents {
+            table = match table.entry(part, || Val::Table(Table::new(Kind::Implicit))) {
+                Val::Table(sub) if sub.kind != Kind::Inline => sub,
+                Val::Tables(list) => match list.last_mut() {
+                    Some(sub) => sub,
+                    None => return fail(*at, "key is not a table"),
+                },
+                _ => return fail(*at, "key is not a table"),
+            };
+        }
+        let fresh = || {
+            if array {
+                Val::Tables(Vec::new())
+            } else {
+                Val::Table(Table::new(Kind::Implicit))
+            }
+        };
+        match (table.entry(last, fresh), array) {
+            (Val::Table(sub), false) if sub.kind == Kind::Implicit => sub.kind = Kind::Header,
+            (Val::Tables(list), true) => list.push(Table::new(Kind::Header)),
+            _ => return fail(*last_at, "table defined twice"),
+        }
+        Ok(())
+    }
+
+    /// `a.b.c = value` into `table`: dotted keys may create tables, extend ones they created, or
+    /// pass through ones a header created on its way (which then count as dotted, as in `toml`).
+    fn insert(table: &mut Table, key: &Key, value: Val) -> Parsed<()> {
+        let Some(((last, last_at), parents)) = key.split_last() else {
+            return Ok(());
+        };
+        let mut table = table;
+        for (part, at) in parents {
+            table = match table.entry(part, || Val::Table(Table::new(Kind::Dotted))) {
+                Val::Table(sub) if matches!(sub.kind, Kind::Dotted | Kind::Implicit) => {
+                    sub.kind = Kind::Dotted;
+                    sub
+                }
+                _ => return fail(*at, "a dotted key cannot add to this key"),
+            };
+        }
+        if table.get(last).is_some() {
+            return fail(*last_at, "duplicate key");
+        }
+        table.items.push((last.clone(), value));
+        Ok(())
+    }
+
+    /// An integer (decimal, or 0x/0o/0b) or a float, as TOML writes them.
+    fn number(t: &[u8]) -> Option<Val> {
+        if matches!(t, b"inf" | b"+inf" | b"-inf" | b"nan" | b"+nan" | b"-nan") {
+            return Some(Val::Float);
+        }
+        if let [b'0', prefix @ (b'x' | b'o' | b'b'), digits @ ..] = t {
+            let radix = match prefix {
+                b'x' => 16,
+                b'o' => 8,
+                _ => 2,
+            };
+            return integer(digits, radix, false).map(Val::Int);
+        }
+        let (negative, body) = match t {
+            [b'-', rest @ ..] => (true, rest),
+            [b'+', rest @ ..] => (false, rest),
+            _ => (false, t),
+        };
+        let int_end = body
+            .iter()
+            .position(|c| matches!(c, b'.' | b'e' | b'E'))
+            .unwrap_or(body.len());
+        let (int, mut rest) = body.split_at(int_end);
+        // No leading zeros; only ASCII digits and underscores in every part.
+        if (int.len() > 1 && int[0] == b'0')
+            || !int.iter().all(|c| c.is_ascii_digit() || *c == b'_')
+        {
+            return None;
+        }
+        if rest.is_empty() {
+            return integer(int, 10, negative).map(Val::Int);
+        }
+        let well_formed =
+            |d: &[u8]| integer_shape(d) && d.iter().all(|c| c.is_ascii_digit() || *c == b'_');
+        if !well_formed(int) {
+            return None;
+        }
+        if let [b'.', after @ ..] = rest {
+            let end = after
+                .iter()
+                .position(|c| matches!(c, b'e' | b'E'))
+                .unwrap_or(after.len());
+            if !well_formed(&after[..end]) {
+                return None;
+            }
+            rest = &after[end..];
+        }
+        if let [b'e' | b'E', exp @ ..] = rest {
+            let exp = match exp {
+                [b'+' | b'-', e @ ..] => e,
+                e => e,
+            };
+            if !well_formed(exp) {
+                return None;
+            }
+        } else if !rest.is_empty() {
+            return None;
+        }
+        Some(Val::Float)
+    }
+
+    /// Non-empty digits with single underscores between them (any length).
+    fn integer_shape(d: &[u8]) -> bool {
+        !d.is_empty() && d[0] != b'_' && d[d.len() - 1] != b'_' && !d.windows(2).any(|w| w == b"__")
+    }
+
+    /// `YYYY-MM-DD`, `HH:MM[:SS[.frac]]`, or a date, `T`/`t`/space, a time and an optional
+    /// `Z`/`±HH:MM` offset (TOML 1.1 lets the seconds go).
+    fn is_datetime(t: &[u8]) -> bool {
+        let num = |from: usize, len: usize| -> Option<u32> {
+            t.get(from..from + len)?.iter().try_fold(0u32, |n, &c| {
+                c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+            })
+        };
+        let at = |i: usize| t.get(i).copied();
+        let check = || -> Option<bool> {
+            let mut p = 0;
+            let has_date = at(4) == Some(b'-');
+            if has_date {
+                let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+                if at(7) != Some(b'-') || !(1..=12).contains(&month) {
+                    return None;
+                }
+                let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+                let days = match month {
+                    2 if leap => 29,
+                    2 => 28,
+                    4 | 6 | 9 | 11 => 30,
+                    _ => 31,
+                };
+                if day == 0 || day > days {
+                    return None;
+                }
+                if t.len() == 10 {
+                    return Some(true);
+                }
+                if !matches!(at(10), Some(b'T' | b't' | b' ')) {
+                    return None;
+                }
+                p = 11;
+            }
+            let (hour, minute) = (num(p, 2)?, num(p + 3, 2)?);
+            if at(p + 2) != Some(b':') || hour > 23 || minute > 59 {
+                return None;
+            }
+            p += 5;
+            if at(p) == Some(b':') {
+                if num(p + 1, 2)? > 60 {
+                    return None;
+                }
+                p += 3;
+                if at(p) == Some(b'.') {
+                    let frac = t[p + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+                    if frac == 0 {
+                        return None;
+                    }
+                    p += 1 + frac;
+                }
+            }
+            if !has_date {
+                return Some(p == t.len());
+            }
+            Some(match at(p) {
+                None => true,
+                Some(b'Z' | b'z') => p + 1 == t.len(),
+                Some(b'+' | b'-') => {
+                    at(p + 3) == Some(b':')
+                        && num(p + 1, 2)? <= 23
+                        && num(p + 4, 2)? <= 59
+                        && p + 6 == t.len()
+                }
+                _ => false,
+            })
+        };
+        check() == Some(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+}

@@ -363,15 +363,44 @@ mod tests {
     #[test]
     fn local_errors_have_codes_and_kinds() {
         let cases = [
-            (Error::invalid("bad name"), Code::InvalidArgument, ErrorKind::Invalid, false),
-            (Error::Config("x".into()), Code::InvalidArgument, ErrorKind::Invalid, false),
-            (Error::Malformed(Malformed::MissingStatus), Code::Internal, ErrorKind::Internal, false),
-            (Error::Connection("refused".into()), Code::Unavailable, ErrorKind::Connection, true),
-            (Error::Timeout(Duration::from_millis(5)), Code::DeadlineExceeded, ErrorKind::Timeout, false),
+            (
+                Error::invalid("bad name"),
+                Code::InvalidArgument,
+                ErrorKind::Invalid,
+                false,
+            ),
+            (
+                Error::Config("x".into()),
+                Code::InvalidArgument,
+                ErrorKind::Invalid,
+                false,
+            ),
+            (
+                Error::Malformed(Malformed::MissingStatus),
+                Code::Internal,
+                ErrorKind::Internal,
+                false,
+            ),
+            (
+                Error::Connection("refused".into()),
+                Code::Unavailable,
+                ErrorKind::Connection,
+                true,
+            ),
+            (
+                Error::Timeout(Duration::from_millis(5)),
+                Code::DeadlineExceeded,
+                ErrorKind::Timeout,
+                false,
+            ),
             (Error::Aborted, Code::Cancelled, ErrorKind::Timeout, false),
         ];
         for (err, code, kind, retryable) in cases {
-            assert_eq!((err.code(), err.kind(), err.retryable()), (code, kind, retryable), "{err}");
+            assert_eq!(
+                (err.code(), err.kind(), err.retryable()),
+                (code, kind, retryable),
+                "{err}"
+            );
         }
     }
 

@@ -83,7 +83,11 @@ impl fmt::Debug for RequestHeaders {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
             .entries(self.0.iter().map(|(name, value)| {
-                let shown = if *name == TOKEN_SECRET_HEADER { "***" } else { value.as_str() };
+                let shown = if *name == TOKEN_SECRET_HEADER {
+                    "***"
+                } else {
+                    value.as_str()
+                };
                 (name, shown)
             }))
             .finish()
@@ -103,7 +107,10 @@ pub fn request_headers(meta: &CallMeta<'_>) -> RequestHeaders {
         ("x-retry-attempt", meta.attempt.to_string()),
     ];
     if meta.attempt > 0 {
-        headers.push(("x-retry-delay", format!("{:.3}", meta.since_first.as_secs_f64())));
+        headers.push((
+            "x-retry-delay",
+            format!("{:.3}", meta.since_first.as_secs_f64()),
+        ));
     }
     RequestHeaders(headers)
 }
@@ -150,9 +157,10 @@ fn decode_outcome<'a>(
     limits: Limits,
     warnings: &mut Vec<String>,
 ) -> Result<&'a [u8], Error> {
-    // Trailers-only: the status is in the headers and the body is to be ignored.
+    // Trailers-only: the status is in the headers and the body is to be ignored. An OK status there
+    // leaves nothing to read.
     if headers.get("grpc-status").is_some() {
-        return Err(status_error(headers)?.unwrap_or_else(|| ok_without_message()));
+        return Err(status_error(headers)?.unwrap_or(Malformed::MissingMessage.into()));
     }
     if response.status != 200 {
         return Err(http_status_error(response.status));
@@ -179,11 +187,6 @@ fn decode_outcome<'a>(
     }
 }
 
-/// An OK status with nothing to read: only possible in a trailers-only answer.
-fn ok_without_message() -> Error {
-    Malformed::MissingMessage.into()
-}
-
 /// `Ok(None)` for status 0, `Ok(Some(error))` for any other status, `Err` for an unreadable one.
 fn status_error(meta: &Metadata<'_>) -> Result<Option<Error>, Error> {
     let raw = meta.get("grpc-status").ok_or(Malformed::MissingStatus)?;
@@ -195,7 +198,10 @@ fn status_error(meta: &Metadata<'_>) -> Result<Option<Error>, Error> {
     if number == 0 {
         return Ok(None);
     }
-    let message = meta.get("grpc-message").map(percent_decode).unwrap_or_default();
+    let message = meta
+        .get("grpc-message")
+        .map(percent_decode)
+        .unwrap_or_default();
     let retry_after = meta
         .get("grpc-status-details-bin")
         .and_then(retry_policy_from_details);
@@ -322,7 +328,10 @@ struct Metadata<'a> {
 impl<'a> Metadata<'a> {
     fn from_pairs(pairs: &'a [(String, String)]) -> Metadata<'a> {
         Metadata {
-            entries: pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+            entries: pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
         }
     }
 

@@ -181,7 +181,11 @@ mod tests {
     fn other_statuses_and_local_errors_stop_at_once() {
         let p = RetryPolicy::default();
         for code in Code::ALL.into_iter().filter(|c| !c.is_transient()) {
-            assert_eq!(p.decide(&status(code, None), at(0, 0)), Decision::Stop, "{code}");
+            assert_eq!(
+                p.decide(&status(code, None), at(0, 0)),
+                Decision::Stop,
+                "{code}"
+            );
         }
         for e in [
             Error::invalid("x"),
@@ -223,7 +227,13 @@ mod tests {
             ..RetryPolicy::default()
         };
         let e = status(Code::ResourceExhausted, Some(Duration::from_secs(2)));
-        assert!(matches!(p.decide(&e, at(0, 2_999)), Decision::Retry { throttled: true, .. }));
+        assert!(matches!(
+            p.decide(&e, at(0, 2_999)),
+            Decision::Retry {
+                throttled: true,
+                ..
+            }
+        ));
         assert_eq!(p.decide(&e, at(0, 3_000)), Decision::Stop);
     }
 
@@ -264,7 +274,10 @@ mod tests {
     fn server_retry_after_is_clamped() {
         assert_eq!(retry_after_from_secs(f32::NAN), Duration::ZERO);
         assert_eq!(retry_after_from_secs(-3.0), Duration::ZERO);
-        assert_eq!(retry_after_from_secs(f32::INFINITY), Duration::from_secs(86_400));
+        assert_eq!(
+            retry_after_from_secs(f32::INFINITY),
+            Duration::from_secs(86_400)
+        );
         assert_eq!(retry_after_from_secs(0.25), Duration::from_millis(250));
     }
 

@@ -126,7 +126,11 @@ fn request_headers_follow_wire_md_and_hide_the_secret() {
             "x-retry-attempt"
         ]
     );
-    assert!(first.0.contains(&("x-modal-token-secret", "as-topsecret".into())));
+    assert!(
+        first
+            .0
+            .contains(&("x-modal-token-secret", "as-topsecret".into()))
+    );
     assert!(first.0.contains(&("x-modal-client-type", "8".into())));
     let shown = format!("{first:?}");
     assert!(!shown.contains("topsecret"), "{shown}");
@@ -163,7 +167,11 @@ fn success_gives_the_message_and_warnings() {
     body.extend(trailer(
         "grpc-status:0\r\ngrpc-message:\r\nx-modal-warning: trailer%20warning\r\n",
     ));
-    let headers = with(grpc_headers(), "X-Modal-Warning", "header%20warning%20%E2%9C%93");
+    let headers = with(
+        grpc_headers(),
+        "X-Modal-Warning",
+        "header%20warning%20%E2%9C%93",
+    );
     let decoded = decode(200, &headers, &body);
     let bytes = decoded.outcome.clone().unwrap();
     assert_eq!(decode_message::<SecretGetInfoResponse>(bytes).unwrap(), msg);
@@ -251,7 +259,9 @@ fn trailers_only_even_with_odd_http_status_or_content_type() {
 fn details_with_retry_policy_in_trailers_and_headers() {
     for padded in [true, false] {
         let details = details_with_retry_policy(2.5, padded);
-        let text = format!("grpc-status: 8\r\ngrpc-message: slow\r\ngrpc-status-details-bin: {details}\r\n");
+        let text = format!(
+            "grpc-status: 8\r\ngrpc-message: slow\r\ngrpc-status-details-bin: {details}\r\n"
+        );
         let headers = grpc_headers();
         let body = trailer(&text);
         let (code, _, retry) = status_of(decode(200, &headers, &body));
@@ -296,7 +306,10 @@ fn every_status_number_in_a_trailer_maps_to_its_kind() {
     // A number gRPC does not define is UNKNOWN.
     let headers = grpc_headers();
     let body = trailer("grpc-status: 99\r\n");
-    assert_eq!(decode(200, &headers, &body).outcome.unwrap_err().code(), Code::Unknown);
+    assert_eq!(
+        decode(200, &headers, &body).outcome.unwrap_err().code(),
+        Code::Unknown
+    );
 }
 
 #[test]
@@ -313,7 +326,11 @@ fn http_errors_without_grpc_status_map_like_grpc() {
         (503, Code::Unavailable),
         (504, Code::Unavailable),
     ] {
-        let (got, message, _) = status_of(decode(http, &html, b"<html><body>Bad Gateway</body></html>"));
+        let (got, message, _) = status_of(decode(
+            http,
+            &html,
+            b"<html><body>Bad Gateway</body></html>",
+        ));
         assert_eq!(got, code, "HTTP {http}");
         assert!(message.contains(&format!("HTTP {http}")), "{message}");
         assert!(!message.contains("<html>"), "{message}");
@@ -328,42 +345,87 @@ fn http_errors_without_grpc_status_map_like_grpc() {
 fn malformed_responses_are_typed_errors() {
     let gw = grpc_headers();
     let limit = Limits::default().max_frame_bytes;
-    let html = vec![("content-type".to_owned(), "text/html; charset=utf-8".to_owned())];
+    let html = vec![(
+        "content-type".to_owned(),
+        "text/html; charset=utf-8".to_owned(),
+    )];
     let none: Vec<(String, String)> = vec![];
     let ct = |v: &str| vec![("content-type".to_owned(), v.to_owned())];
     let ok_trailer = trailer("grpc-status: 0\r\n");
     let cases: Vec<(&str, Vec<(String, String)>, Vec<u8>, Malformed)> = vec![
         ("empty body", gw.clone(), vec![], Malformed::MissingStatus),
-        ("3-byte frame header", gw.clone(), vec![0, 0, 0], Malformed::TruncatedFrameHeader(3)),
-        ("1-byte body", gw.clone(), vec![0x80], Malformed::TruncatedFrameHeader(1)),
+        (
+            "3-byte frame header",
+            gw.clone(),
+            vec![0, 0, 0],
+            Malformed::TruncatedFrameHeader(3),
+        ),
+        (
+            "1-byte body",
+            gw.clone(),
+            vec![0x80],
+            Malformed::TruncatedFrameHeader(1),
+        ),
         (
             "truncated data frame",
             gw.clone(),
             vec![0, 0, 0, 0, 10, 1, 2, 3],
-            Malformed::TruncatedFrame { announced: 10, available: 3 },
+            Malformed::TruncatedFrame {
+                announced: 10,
+                available: 3,
+            },
         ),
         (
             "truncated trailer frame",
             gw.clone(),
             [&[0x80, 0, 0, 0, 40][..], b"grpc-status: 0"].concat(),
-            Malformed::TruncatedFrame { announced: 40, available: 14 },
+            Malformed::TruncatedFrame {
+                announced: 40,
+                available: 14,
+            },
         ),
         (
             "length 0xffffffff",
             gw.clone(),
             vec![0, 0xff, 0xff, 0xff, 0xff],
-            Malformed::FrameTooLarge { announced: u32::MAX, limit },
+            Malformed::FrameTooLarge {
+                announced: u32::MAX,
+                limit,
+            },
         ),
         (
             "length just over the limit",
             gw.clone(),
             [&[0u8][..], &(limit as u32 + 1).to_be_bytes()[..]].concat(),
-            Malformed::FrameTooLarge { announced: limit as u32 + 1, limit },
+            Malformed::FrameTooLarge {
+                announced: limit as u32 + 1,
+                limit,
+            },
         ),
-        ("compressed data frame", gw.clone(), frame(0x01, b"x"), Malformed::Compressed),
-        ("compressed trailers", gw.clone(), frame(0x81, b"x"), Malformed::Compressed),
-        ("unknown flags", gw.clone(), frame(0x02, b"x"), Malformed::UnknownFrameFlags(0x02)),
-        ("unknown trailer flags", gw.clone(), frame(0xc0, b"x"), Malformed::UnknownFrameFlags(0xc0)),
+        (
+            "compressed data frame",
+            gw.clone(),
+            frame(0x01, b"x"),
+            Malformed::Compressed,
+        ),
+        (
+            "compressed trailers",
+            gw.clone(),
+            frame(0x81, b"x"),
+            Malformed::Compressed,
+        ),
+        (
+            "unknown flags",
+            gw.clone(),
+            frame(0x02, b"x"),
+            Malformed::UnknownFrameFlags(0x02),
+        ),
+        (
+            "unknown trailer flags",
+            gw.clone(),
+            frame(0xc0, b"x"),
+            Malformed::UnknownFrameFlags(0xc0),
+        ),
         (
             "data after trailers",
             gw.clone(),
@@ -382,23 +444,48 @@ fn malformed_responses_are_typed_errors() {
             [frame(0, b""), trailer("grpc-message: hi\r\n")].concat(),
             Malformed::MissingStatus,
         ),
-        ("empty trailer frame", gw.clone(), trailer(""), Malformed::MissingStatus),
+        (
+            "empty trailer frame",
+            gw.clone(),
+            trailer(""),
+            Malformed::MissingStatus,
+        ),
         (
             "trailer with bad UTF-8",
             gw.clone(),
             frame(0x80, b"grpc-status: 0\r\nx-a: \xff\xfe\r\n"),
             Malformed::BadTrailers,
         ),
-        ("trailer line without colon", gw.clone(), trailer("grpc-status 0\r\n"), Malformed::BadTrailers),
-        ("trailer name with space", gw.clone(), trailer("grpc status: 0\r\n"), Malformed::BadTrailers),
-        ("trailer with empty name", gw.clone(), trailer(": 0\r\n"), Malformed::BadTrailers),
+        (
+            "trailer line without colon",
+            gw.clone(),
+            trailer("grpc-status 0\r\n"),
+            Malformed::BadTrailers,
+        ),
+        (
+            "trailer name with space",
+            gw.clone(),
+            trailer("grpc status: 0\r\n"),
+            Malformed::BadTrailers,
+        ),
+        (
+            "trailer with empty name",
+            gw.clone(),
+            trailer(": 0\r\n"),
+            Malformed::BadTrailers,
+        ),
         (
             "non-numeric status",
             gw.clone(),
             trailer("grpc-status: abc\r\n"),
             Malformed::BadStatus("\"abc\"".into()),
         ),
-        ("empty status", gw.clone(), trailer("grpc-status:\r\n"), Malformed::BadStatus("\"\"".into())),
+        (
+            "empty status",
+            gw.clone(),
+            trailer("grpc-status:\r\n"),
+            Malformed::BadStatus("\"\"".into()),
+        ),
         (
             "status out of i32 range",
             gw.clone(),
@@ -411,7 +498,12 @@ fn malformed_responses_are_typed_errors() {
             vec![],
             Malformed::BadStatus("\"OK\"".into()),
         ),
-        ("OK without a message", gw.clone(), ok_trailer.clone(), Malformed::MissingMessage),
+        (
+            "OK without a message",
+            gw.clone(),
+            ok_trailer.clone(),
+            Malformed::MissingMessage,
+        ),
         (
             "trailers-only OK",
             with(gw.clone(), "grpc-status", "0"),
@@ -430,7 +522,12 @@ fn malformed_responses_are_typed_errors() {
             b"<!doctype html><html><body>Welcome to nginx</body></html>".to_vec(),
             Malformed::WrongContentType("\"text/html; charset=utf-8\"".into()),
         ),
-        ("no content-type", none.clone(), ok_body(b""), Malformed::WrongContentType("\"\"".into())),
+        (
+            "no content-type",
+            none.clone(),
+            ok_body(b""),
+            Malformed::WrongContentType("\"\"".into()),
+        ),
         (
             "grpc-web-text",
             ct("application/grpc-web-text"),
@@ -460,7 +557,9 @@ fn malformed_responses_are_typed_errors() {
 fn a_small_limit_refuses_before_reading() {
     let headers = grpc_headers();
     let body = ok_body(&[0u8; 100]);
-    let limits = Limits { max_frame_bytes: 99 };
+    let limits = Limits {
+        max_frame_bytes: 99,
+    };
     let decoded = decode_response(
         &HttpResponse {
             status: 200,
@@ -471,14 +570,22 @@ fn a_small_limit_refuses_before_reading() {
     );
     assert_eq!(
         decoded.outcome,
-        Err(Error::Malformed(Malformed::FrameTooLarge { announced: 100, limit: 99 }))
+        Err(Error::Malformed(Malformed::FrameTooLarge {
+            announced: 100,
+            limit: 99
+        }))
     );
 }
 
 #[test]
 fn undecodable_messages_are_typed() {
     // Truncated varint, a wrong wire type, and invalid UTF-8 in a string field.
-    for bytes in [&b"\x0a\xff"[..], b"\x0a\x05ab", b"\x0a\x02\xff\xfe", b"\x0b"] {
+    for bytes in [
+        &b"\x0a\xff"[..],
+        b"\x0a\x05ab",
+        b"\x0a\x02\xff\xfe",
+        b"\x0b",
+    ] {
         match decode_message::<SecretMetadata>(bytes) {
             Err(Error::Malformed(Malformed::BadMessage { message, .. })) => {
                 assert_eq!(message, "SecretMetadata")

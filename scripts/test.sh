@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `npm test`: every check and every test, from a fresh clone. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "setup"
+bash scripts/setup.sh
+
+step "format"
+cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
+
+step "build (pkg/)"
+bash scripts/build.sh
+
+step "clippy (host)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "clippy (wasm32)"
+scripts/wasm-cargo.sh clippy --workspace --quiet --target-dir target/wasm-clippy -- -D warnings
+
+step "Rust tests (core, with property tests)"
+cargo test --workspace
+
+step "Node tests (the built package)"
+node --test --test-reporter=spec tests/node/
