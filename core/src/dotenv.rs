@@ -427,7 +427,7 @@ fn interpolate(
         }) else {
             break; // no `}` or `:` left: no later `${` can match either
         };
-        let (default, end) = if bytes[stop] == b'}' {
+        let (default, end) = if bytes.get(stop) == Some(&b'}') {
             (None, stop + 1)
         } else if bytes.get(stop + 1) == Some(&b'-') {
             let default_start = stop + 2;

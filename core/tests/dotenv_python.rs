@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 
 use modal_secrets_core::dotenv::parse;
 
+const INSTALL: &str = "install Python 3, then `pip install python-dotenv==1.2.2`";
+
 type Pairs = Vec<(String, Option<String>)>;
 
 struct Case {
@@ -40,23 +42,23 @@ fn oracle(cases_json: &[u8]) -> String {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot run `{python}` ({e}): install Python 3 and `pip install python-dotenv==1.2.2`")
-        });
+        .unwrap_or_else(|e| panic!("cannot run `{python}` ({e}): {INSTALL}"));
     let mut stdin = child.stdin.take().expect("piped stdin");
     let input = cases_json.to_vec();
     // Written from a thread so a large output cannot deadlock against a large input.
     let writer = std::thread::spawn(move || stdin.write_all(&input));
     let output = child.wait_with_output().expect("oracle output");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("write cases to oracle");
+    let written = writer.join().expect("writer thread");
+    // The exit status first: an oracle that exits early (python-dotenv missing) breaks the pipe.
     let stderr = String::from_utf8_lossy(&output.stderr);
     match output.status.code() {
         Some(0) => {}
-        Some(3) => panic!("python-dotenv is missing: {stderr}(pip install python-dotenv==1.2.2)"),
+        Some(3) => panic!("python-dotenv is missing: {stderr}"),
         _ => panic!("oracle.py failed ({}):\n{stderr}", output.status),
+    }
+    written.expect("write cases to oracle");
+    if !stderr.is_empty() {
+        eprintln!("oracle.py: {stderr}");
     }
     String::from_utf8(output.stdout).expect("oracle stdout is ASCII")
 }

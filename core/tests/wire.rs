@@ -342,7 +342,7 @@ fn error_detail_messages() {
     let policy = RpcRetryPolicy {
         retry_after_secs: 2.5,
     };
-    check("RPCRetryPolicy", policy.clone(), float(1, 2.5));
+    check("RPCRetryPolicy", policy, float(1, 2.5));
     let any = prost_types::Any {
         type_url: RPC_RETRY_POLICY_TYPE_URL.into(),
         value: policy.encode_to_vec(),

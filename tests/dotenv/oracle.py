@@ -33,12 +33,30 @@ except ImportError:
     sys.exit(3)
 
 
+EXPECTED_VERSION = "1.2.2"
+
+
+def check_version():
+    try:
+        from importlib.metadata import version
+
+        found = version("python-dotenv")
+    except Exception:  # metadata missing: nothing to compare
+        return
+    if found != EXPECTED_VERSION:
+        sys.stderr.write(
+            "oracle.py: warning: python-dotenv %s installed, cases are meant for %s\n"
+            % (found, EXPECTED_VERSION)
+        )
+
+
 def hexed(s):
     return s.encode("utf-8").hex()
 
 
 def main():
     rust = "--rust" in sys.argv[1:]
+    check_version()
     # python-dotenv warns about each statement it cannot parse; those are expected here.
     logging.getLogger("dotenv").setLevel(logging.CRITICAL)
 

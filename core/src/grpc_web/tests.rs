@@ -352,7 +352,8 @@ fn malformed_responses_are_typed_errors() {
     let none: Vec<(String, String)> = vec![];
     let ct = |v: &str| vec![("content-type".to_owned(), v.to_owned())];
     let ok_trailer = trailer("grpc-status: 0\r\n");
-    let cases: Vec<(&str, Vec<(String, String)>, Vec<u8>, Malformed)> = vec![
+    type Case = (&'static str, Vec<(String, String)>, Vec<u8>, Malformed);
+    let cases: Vec<Case> = vec![
         ("empty body", gw.clone(), vec![], Malformed::MissingStatus),
         (
             "3-byte frame header",
