@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds pkg/ (the npm package `modal-secrets`): cargo (wasm32) -> wasm-bindgen -> wasm-opt -> esbuild.
+# Builds pkg/ (the npm package `modal-secrets`: cargo (wasm32) -> wasm-bindgen -> wasm-opt -> esbuild)
+# and target/release/modal-secrets-server.
 # scripts/wasm-cargo.sh picks the wasm32 toolchain; scripts/setup.sh installs whatever is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +53,11 @@ cp "$out/modal_secrets_bg.wasm" "$pkg/"
 cp src/js/index.d.ts "$pkg/index.d.ts"
 node scripts/write-package.mjs "$pkg"
 
-# --- 5. size -----------------------------------------------------------------------------------
+# --- 5. the server ---------------------------------------------------------------------------
+say "cargo build --release (modal-secrets-server)"
+cargo build --release --quiet -p modal-secrets-server
+
+# --- 6. size -----------------------------------------------------------------------------------
 gz() { gzip -9c "$1" | wc -c; }
 wasm_raw=$(wc -c <"$pkg/modal_secrets_bg.wasm")
 wasm_gz=$(gz "$pkg/modal_secrets_bg.wasm")

@@ -19,7 +19,9 @@ step "clippy (host)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "clippy (wasm32)"
-scripts/wasm-cargo.sh clippy --workspace --quiet --target-dir target/wasm-clippy -- -D warnings
+# The server (tokio, SQLite) is native only.
+scripts/wasm-cargo.sh clippy --workspace --exclude modal-secrets-server --all-targets --quiet \
+  --target-dir target/wasm-clippy -- -D warnings
 
 step "Rust tests (core, with property tests)"
 cargo test --workspace

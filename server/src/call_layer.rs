@@ -1,0 +1,303 @@
+//! Around every gRPC call (plain or, once tonic-web has translated it, gRPC-web): authenticate the
+//! caller, hand it to the service in the request's extensions, and log one line when the call ends,
+//! with the status from the response headers (an error) or trailers (a finished response).
+//!
+//! It also reads the request body and checks its framing (one uncompressed message, at most
+//! [`MAX_REQUEST_BYTES`]) before tonic sees it, so that an empty, truncated, compressed or
+//! oversized body is a clear INVALID_ARGUMENT or OUT_OF_RANGE rather than tonic's INTERNAL (which
+//! clients would retry).
+//!
+//! Requests that are not gRPC pass through untouched (CORS preflight is answered further out).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::{BodyExt, Full, Limited};
+use modal_secrets_core::Code;
+use tonic::Status;
+use tower::{Layer, Service};
+
+use crate::auth::Auth;
+use crate::limits::MAX_REQUEST_BYTES;
+use crate::log;
+
+const SERVICE_PREFIX: &str = "/modal.client.ModalClient/";
+
+#[derive(Clone)]
+pub struct CallLayer {
+    auth: Arc<Auth>,
+}
+
+impl CallLayer {
+    pub fn new(auth: Arc<Auth>) -> CallLayer {
+        CallLayer { auth }
+    }
+}
+
+impl<S> Layer<S> for CallLayer {
+    type Service = CallService<S>;
+
+    fn layer(&self, inner: S) -> CallService<S> {
+        CallService {
+            inner,
+            auth: Arc::clone(&self.auth),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct CallService<S> {
+    inner: S,
+    auth: Arc<Auth>,
+}
+
+type ReqBody = tonic::body::Body;
+
+impl<S, ResBody> Service<Request<ReqBody>> for CallService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ResBody: Default,
+{
+    type Response = Response<LoggedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        // Call the instance that was polled ready; leave a fresh clone for the next request.
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        let auth = Arc::clone(&self.auth);
+        Box::pin(async move {
+            if !is_grpc(request.headers()) {
+                return Ok(inner.call(request).await?.map(LoggedBody::plain));
+            }
+            let mut log = CallLog::start(request.uri().path());
+            match auth.authenticate(request.headers()).await {
+                Ok(caller) => {
+                    log.workspace = Some(Arc::clone(&caller.workspace.name));
+                    request.extensions_mut().insert(caller);
+                }
+                Err(status) => {
+                    log.finish(status.code() as i32);
+                    return Ok(status.into_http::<ResBody>().map(LoggedBody::plain));
+                }
+            }
+            let (parts, body) = request.into_parts();
+            let body = match read_frame(body).await {
+                Ok(bytes) => bytes,
+                Err(status) => {
+                    log.finish(status.code() as i32);
+                    return Ok(status.into_http::<ResBody>().map(LoggedBody::plain));
+                }
+            };
+            let request = Request::from_parts(parts, ReqBody::new(Full::new(body)));
+            let response = inner.call(request).await?;
+            // An error answer is trailers-only: its status is in the headers.
+            if let Some(code) = grpc_status(response.headers()) {
+                log.finish(code);
+                return Ok(response.map(LoggedBody::plain));
+            }
+            Ok(response.map(|body| LoggedBody::logged(body, log)))
+        })
+    }
+}
+
+fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/grpc"))
+}
+
+/// The whole body of a unary request, checked to be exactly one uncompressed message frame.
+async fn read_frame(body: ReqBody) -> Result<Bytes, Status> {
+    const HEADER: usize = 5;
+    let bytes = match Limited::new(body, HEADER + MAX_REQUEST_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(too_large(None));
+        }
+        Err(_) => return Err(Status::cancelled("the request body could not be read")),
+    };
+    let Some((header, message)) = bytes.split_first_chunk::<HEADER>() else {
+        return Err(Status::invalid_argument(if bytes.is_empty() {
+            "empty request body: a unary call sends one message frame".to_owned()
+        } else {
+            format!(
+                "truncated request: a frame header needs 5 bytes, got {}",
+                bytes.len()
+            )
+        }));
+    };
+    let announced = u32::from_be_bytes([header[1], header[2], header[3], header[4]]);
+    let len = usize::try_from(announced).unwrap_or(usize::MAX);
+    if header[0] & 1 != 0 {
+        return Err(Status::invalid_argument(
+            "compressed request messages are not supported; send them uncompressed",
+        ));
+    }
+    if header[0] != 0 {
+        return Err(Status::invalid_argument(format!(
+            "unknown frame flags 0x{:02x} in the request",
+            header[0]
+        )));
+    }
+    if len > MAX_REQUEST_BYTES {
+        return Err(too_large(Some(len)));
+    }
+    if len > message.len() {
+        return Err(Status::invalid_argument(format!(
+            "truncated request: the frame announces {len} bytes, {} follow",
+            message.len()
+        )));
+    }
+    if len < message.len() {
+        return Err(Status::invalid_argument(
+            "a unary call sends exactly one message frame; more bytes follow it",
+        ));
+    }
+    Ok(bytes)
+}
+
+fn too_large(len: Option<usize>) -> Status {
+    let size = len.map_or_else(|| "more".to_owned(), |n| n.to_string());
+    // OUT_OF_RANGE, as tonic itself answers for an oversized message.
+    Status::out_of_range(format!(
+        "the request message is {size} bytes; at most {MAX_REQUEST_BYTES} are accepted"
+    ))
+}
+
+fn grpc_status(headers: &HeaderMap) -> Option<i32> {
+    headers
+        .get("grpc-status")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// One call's log line, written once: when its status is known, or when it is dropped unfinished.
+struct CallLog {
+    method: String,
+    workspace: Option<Arc<str>>,
+    started: Instant,
+    done: bool,
+}
+
+impl CallLog {
+    fn start(path: &str) -> CallLog {
+        let method = match path.strip_prefix(SERVICE_PREFIX) {
+            Some(name) => name.chars().take(100).collect(),
+            None => path.chars().take(100).collect(),
+        };
+        CallLog {
+            method,
+            workspace: None,
+            started: Instant::now(),
+            done: false,
+        }
+    }
+
+    fn finish(&mut self, code: i32) {
+        self.write(Code::from_i32(code).name());
+    }
+
+    fn write(&mut self, status: &str) {
+        if !self.done {
+            self.done = true;
+            log::call(
+                &self.method,
+                status,
+                self.started.elapsed(),
+                self.workspace.as_deref(),
+            );
+        }
+    }
+}
+
+impl Drop for CallLog {
+    fn drop(&mut self) {
+        // The response body was dropped before its trailers: the client went away.
+        self.write("CANCELLED(client gone)");
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that logs its call when the trailers go out.
+    pub struct LoggedBody<B> {
+        #[pin]
+        inner: B,
+        log: Option<CallLog>,
+    }
+}
+
+impl<B> LoggedBody<B> {
+    fn plain(inner: B) -> Self {
+        LoggedBody { inner, log: None }
+    }
+
+    fn logged(inner: B, log: CallLog) -> Self {
+        LoggedBody {
+            inner,
+            log: Some(log),
+        }
+    }
+}
+
+impl<B: Body> Body for LoggedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                // Only the trailers frame ends the call; data frames leave the log armed.
+                if let Some(trailers) = frame.trailers_ref()
+                    && let Some(mut log) = this.log.take()
+                {
+                    log.finish(grpc_status(trailers).unwrap_or(Code::Unknown as i32));
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(mut log) = this.log.take() {
+                    log.write("ERROR(response body failed)");
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(mut log) = this.log.take() {
+                    log.write("UNKNOWN(no trailers)");
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,208 @@
+//! The `modal-secrets-server` command: `serve` (the default), `token new`, `env new`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use modal_secrets_core::validate;
+use modal_secrets_server::store::{DEFAULT_WORKSPACE, Store};
+use modal_secrets_server::{Config, log, start};
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+const DEFAULT_DATA: &str = "./.modal-secrets";
+
+/// How long a shutdown waits for calls in flight and for clients to close their connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Parser)]
+#[command(
+    name = "modal-secrets-server",
+    version,
+    about = "A Modal-compatible secrets server: gRPC and gRPC-web on one port, SQLite store"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default when no command is given).
+    Serve(ServeArgs),
+    /// Manage tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage environments.
+    #[command(subcommand)]
+    Env(EnvCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    listen: String,
+    #[command(flatten)]
+    data: DataArg,
+    /// A browser origin allowed to call (scheme://host[:port]); repeatable; `*` allows any.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origin: Vec<String>,
+}
+
+#[derive(Args)]
+struct DataArg {
+    /// The store's directory.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA)]
+    data: PathBuf,
+}
+
+#[derive(Args)]
+struct WorkspaceArg {
+    /// The workspace (created if it does not exist).
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_WORKSPACE)]
+    workspace: String,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token and print {"token_id","token_secret","workspace"} as one JSON line.
+    New {
+        #[command(flatten)]
+        data: DataArg,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum EnvCommand {
+    /// Add an environment to a workspace (every workspace has `main`).
+    New {
+        name: String,
+        #[command(flatten)]
+        data: DataArg,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => serve(ServeArgs {
+            listen: DEFAULT_LISTEN.to_owned(),
+            data: DataArg {
+                data: DEFAULT_DATA.into(),
+            },
+            allow_origin: Vec::new(),
+        }),
+        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Token(TokenCommand::New { data, workspace })) => {
+            token_new(&data.data, &workspace.workspace)
+        }
+        Some(Command::Env(EnvCommand::New {
+            name,
+            data,
+            workspace,
+        })) => env_new(&data.data, &workspace.workspace, &name),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("modal-secrets-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_workspace(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("--workspace must not be empty".to_owned());
+    }
+    validate::environment_name(name).map_err(|e| {
+        format!(
+            "--workspace: {}",
+            e.to_string().replace("environment", "workspace")
+        )
+    })
+}
+
+fn token_new(data: &Path, workspace: &str) -> Result<(), String> {
+    check_workspace(workspace)?;
+    let store = Store::open(data).map_err(|e| e.to_string())?;
+    let token = store.create_token(workspace).map_err(|e| e.to_string())?;
+    let line = serde_json::json!({
+        "token_id": token.token_id,
+        "token_secret": token.token_secret.expose(),
+        "workspace": token.workspace,
+    });
+    println!("{line}");
+    Ok(())
+}
+
+fn env_new(data: &Path, workspace: &str, name: &str) -> Result<(), String> {
+    check_workspace(workspace)?;
+    if name.is_empty() {
+        return Err("the environment name must not be empty".to_owned());
+    }
+    validate::environment_name(name).map_err(|e| e.to_string())?;
+    let store = Store::open(data).map_err(|e| e.to_string())?;
+    store
+        .create_environment(workspace, name)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::json!({ "workspace": workspace, "environment": name })
+    );
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async {
+        let config = Config {
+            listen: args.listen,
+            data_dir: args.data.data,
+            allow_origins: args.allow_origin,
+        };
+        let running = start(config).await.map_err(|e| e.to_string())?;
+        log::info(&format!(
+            "listening on {} (gRPC and gRPC-web), store {}",
+            running.url(),
+            running.store().path().display()
+        ));
+        shutdown_signal().await;
+        log::info("shutting down");
+        running.shutdown(SHUTDOWN_GRACE).await?;
+        log::info("stopped");
+        Ok(())
+    })
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,171 @@
+//! Starting and stopping the server: bind, open the store, stack the layers (CORS outermost, then
+//! gRPC-web translation, then authentication and logging) and serve until told to stop.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_web::GrpcWebLayer;
+
+use crate::auth::Auth;
+use crate::call_layer::CallLayer;
+use crate::limits::{EPHEMERAL_TTL_SECS, MAX_REQUEST_BYTES};
+use crate::pb::modal_client_server::ModalClientServer;
+use crate::service::Service;
+use crate::store::{Store, StoreError, now_us};
+use crate::{cors, log};
+
+/// How often expired ephemeral secrets are swept.
+const JANITOR_PERIOD: Duration = Duration::from_secs(60 * 60);
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `host:port` to listen on; port 0 picks a free port.
+    pub listen: String,
+    /// The store's directory.
+    pub data_dir: PathBuf,
+    /// Origins allowed beside the server's own (`*` for any).
+    pub allow_origins: Vec<String>,
+}
+
+#[derive(Debug)]
+pub enum StartError {
+    Store(StoreError),
+    Bind {
+        listen: String,
+        error: std::io::Error,
+    },
+    Origin(String),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Store(e) => write!(f, "cannot open the store: {e}"),
+            StartError::Bind { listen, error } => write!(f, "cannot listen on {listen}: {error}"),
+            StartError::Origin(e) => write!(f, "--allow-origin: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A server that is serving. Drop it and it keeps serving until the runtime ends; call
+/// [`Running::shutdown`] to stop it cleanly.
+pub struct Running {
+    addr: SocketAddr,
+    store: Arc<Store>,
+    stop: Option<oneshot::Sender<()>>,
+    serving: JoinHandle<Result<(), tonic::transport::Error>>,
+    janitor: JoinHandle<()>,
+}
+
+impl Running {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, what `MODAL_SERVER_URL` is set to.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Stops accepting, lets calls in flight finish, and returns once every connection has closed,
+    /// or after `grace`: then connections still open (a client that ignores HTTP/2's GOAWAY, say)
+    /// are dropped.
+    pub async fn shutdown(mut self, grace: Duration) -> Result<(), String> {
+        self.janitor.abort();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(grace, &mut self.serving).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(format!("the server failed: {e}")),
+            Ok(Err(e)) => Err(format!("the server task failed: {e}")),
+            Err(_) => {
+                self.serving.abort();
+                log::info(&format!(
+                    "connections still open after {grace:?}; closed them"
+                ));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Opens the store, binds and starts serving in the background.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let data_dir = config.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
+        .await
+        .map_err(|e| StartError::Store(StoreError::Io(std::io::Error::other(e.to_string()))))?
+        .map_err(StartError::Store)?;
+    let store = Arc::new(store);
+
+    let bind_error = |error| StartError::Bind {
+        listen: config.listen.clone(),
+        error,
+    };
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+
+    let mut origins = cors::own_origins(addr);
+    for origin in &config.allow_origins {
+        origins.push(cors::normalize_origin(origin).map_err(StartError::Origin)?);
+    }
+    let cors = cors::layer(&origins).map_err(StartError::Origin)?;
+
+    let auth = Arc::new(Auth::new(Arc::clone(&store)));
+    let service = ModalClientServer::new(Service::new(Arc::clone(&store), Arc::clone(&auth)))
+        .max_decoding_message_size(MAX_REQUEST_BYTES);
+    let router = Server::builder()
+        .accept_http1(true)
+        .layer(cors)
+        .layer(GrpcWebLayer::new())
+        .layer(CallLayer::new(auth))
+        .add_service(service);
+
+    let (stop, stopped) = oneshot::channel::<()>();
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let serving = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
+        let _ = stopped.await;
+    }));
+    let janitor = tokio::spawn(sweep_ephemeral(Arc::clone(&store)));
+
+    Ok(Running {
+        addr,
+        store,
+        stop: Some(stop),
+        serving,
+        janitor,
+    })
+}
+
+/// Removes ephemeral secrets older than [`EPHEMERAL_TTL_SECS`], now and then every hour.
+async fn sweep_ephemeral(store: Arc<Store>) {
+    let mut ticks = tokio::time::interval(JANITOR_PERIOD);
+    loop {
+        ticks.tick().await;
+        let ttl_us = i64::try_from(EPHEMERAL_TTL_SECS * 1_000_000).unwrap_or(i64::MAX);
+        let cutoff = now_us().saturating_sub(ttl_us);
+        let store = Arc::clone(&store);
+        match tokio::task::spawn_blocking(move || store.remove_ephemeral_before(cutoff)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => log::info(&format!("removed {n} expired ephemeral secrets")),
+            Ok(Err(e)) => log::error(&format!("sweeping ephemeral secrets failed: {e}")),
+            Err(e) => log::error(&format!("sweeping ephemeral secrets failed: {e}")),
+        }
+    }
+}

@@ -1,0 +1,996 @@
+//! The store: one SQLite file (`store.sqlite3` in the data directory), WAL mode, `synchronous=FULL`,
+//! so a write is on disk before the call that made it is answered.
+//!
+//! Every method here blocks; the service calls them from `spawn_blocking`. Writes go through one
+//! connection (SQLite has one writer anyway); reads take a connection from a small pool so lookups
+//! run beside a write that is waiting for its fsync.
+//!
+//! Secret values are written and never read back: no method of Modal's API returns them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use modal_secrets_core::proto::{CreationInfo, SecretListItem, SecretMetadata};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
+
+use crate::ids::{self, RandomError};
+use crate::limits::MAX_KEYS_PER_SECRET;
+
+/// The file inside the data directory.
+pub const DB_FILE: &str = "store.sqlite3";
+
+/// The environment every workspace has, and what `""` means.
+pub const DEFAULT_ENVIRONMENT: &str = "main";
+
+/// The workspace `token new` and `env new` use when none is named.
+pub const DEFAULT_WORKSPACE: &str = "local";
+
+/// How long a statement waits for another writer (e.g. `token new` while the server runs).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Idle read connections kept open.
+const MAX_IDLE_READERS: usize = 4;
+
+/// `MIGRATIONS[v]` takes a store from schema version `v` to `v + 1` (`PRAGMA user_version`).
+/// Append only: a released step is never edited, so every old store follows the same path.
+const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const SCHEMA_V1: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE workspaces (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    created_at_us INTEGER NOT NULL
+);
+
+CREATE TABLE environments (
+    id            INTEGER PRIMARY KEY,
+    workspace_id  INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    created_at_us INTEGER NOT NULL,
+    UNIQUE (workspace_id, name)
+);
+
+CREATE TABLE tokens (
+    token_id      TEXT PRIMARY KEY,
+    secret_sha256 BLOB NOT NULL,
+    workspace_id  INTEGER NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    created_at_us INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- name is NULL for an ephemeral secret. created_at_us is unique across the store: clients page
+-- through lists using the last item's created_at as the next strict upper bound.
+CREATE TABLE secrets (
+    id              TEXT PRIMARY KEY,
+    environment_id  INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+    name            TEXT,
+    created_at_us   INTEGER NOT NULL UNIQUE,
+    created_by      TEXT NOT NULL,
+    last_used_at_us INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (environment_id, name)
+);
+CREATE INDEX secrets_by_age ON secrets (environment_id, created_at_us);
+
+CREATE TABLE secret_values (
+    secret_id TEXT NOT NULL REFERENCES secrets(id) ON DELETE CASCADE,
+    key       TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    PRIMARY KEY (secret_id, key)
+) WITHOUT ROWID;
+";
+
+const JWT_KEY: &str = "jwt_hmac_key";
+
+/// Why a store operation failed. Messages name objects (secret names, environments, keys), never a
+/// value or a token secret.
+#[derive(Debug)]
+pub enum StoreError {
+    NotFound(String),
+    AlreadyExists(String),
+    Invalid(String),
+    /// A `required_keys` entry is missing (FAILED_PRECONDITION).
+    MissingKeys(String),
+    /// Another writer held the database longer than the busy timeout.
+    Busy,
+    /// The disk is full.
+    Full,
+    /// The store was written by a newer version of the server.
+    NewerSchema {
+        found: i64,
+        known: i64,
+    },
+    Db(rusqlite::Error),
+    Io(std::io::Error),
+    Random(RandomError),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::NotFound(m)
+            | StoreError::AlreadyExists(m)
+            | StoreError::Invalid(m)
+            | StoreError::MissingKeys(m) => f.write_str(m),
+            StoreError::Busy => f.write_str("the store is busy; try again"),
+            StoreError::Full => f.write_str("the store's disk is full"),
+            StoreError::NewerSchema { found, known } => write!(
+                f,
+                "the store has schema version {found}, but this server knows versions up to {known}; \
+                 use a newer modal-secrets-server"
+            ),
+            StoreError::Db(e) => write!(f, "store error: {e}"),
+            StoreError::Io(e) => write!(f, "store I/O error: {e}"),
+            StoreError::Random(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                StoreError::Busy
+            }
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full,
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+impl From<RandomError> for StoreError {
+    fn from(e: RandomError) -> Self {
+        StoreError::Random(e)
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e)
+    }
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A workspace as a caller acts in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workspace {
+    pub id: i64,
+    pub name: Arc<str>,
+}
+
+/// A token as stored: the SHA-256 of its secret, and its workspace.
+#[derive(Clone, Debug)]
+pub struct StoredToken {
+    pub secret_sha256: [u8; 32],
+    pub workspace: Workspace,
+}
+
+/// A token just made; the secret exists only here and in the caller's hands.
+pub struct NewToken {
+    pub token_id: String,
+    pub token_secret: modal_secrets_core::Redacted<String>,
+    pub workspace: String,
+}
+
+/// What a SecretGetOrCreate asks for, already validated.
+#[derive(Debug)]
+pub enum GetOrCreate {
+    Lookup,
+    CreateIfMissing(BTreeMap<String, String>),
+    CreateFailIfExists(BTreeMap<String, String>),
+    CreateOverwriteIfExists(BTreeMap<String, String>),
+}
+
+/// One key's change in a SecretUpdate: `Some` sets, `None` removes.
+pub type KeyUpdate = (String, Option<String>);
+
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    jwt_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`, migrating an older schema.
+    pub fn open(dir: &Path) -> Result<Store> {
+        create_private_dir(dir)?;
+        let path = dir.join(DB_FILE);
+        create_private_file(&path)?;
+        let mut writer = open_connection(&path)?;
+        let mode: String =
+            writer.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Invalid(format!(
+                "the store at {} cannot use WAL mode (got {mode:?})",
+                path.display()
+            )));
+        }
+        migrate(&mut writer)?;
+        let key: Vec<u8> =
+            writer.query_row("SELECT value FROM meta WHERE key = ?1", [JWT_KEY], |row| {
+                row.get(0)
+            })?;
+        let jwt_key = <[u8; 32]>::try_from(key.as_slice()).map_err(|_| {
+            StoreError::Invalid("the store's token signing key is damaged".to_owned())
+        })?;
+        Ok(Store {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            jwt_key,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The key that signs the tokens AuthTokenGet hands out; one per store, made at creation.
+    pub fn jwt_key(&self) -> &[u8; 32] {
+        &self.jwt_key
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = lock(&self.readers).pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => open_connection(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut idle = lock(&self.readers);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        out
+    }
+
+    /// Makes a token for `workspace`, creating the workspace (with its `main` environment) if needed.
+    pub fn create_token(&self, workspace: &str) -> Result<NewToken> {
+        let token_id = ids::token_id()?;
+        let token_secret = ids::token_secret()?;
+        let hash = ids::hash_token_secret(&token_secret);
+        self.write(|tx| {
+            let ws = ensure_workspace(tx, workspace)?;
+            tx.execute(
+                "INSERT INTO tokens (token_id, secret_sha256, workspace_id, created_at_us)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![token_id, hash.as_slice(), ws, now_us()],
+            )?;
+            Ok(())
+        })?;
+        Ok(NewToken {
+            token_id,
+            token_secret: token_secret.into(),
+            workspace: workspace.to_owned(),
+        })
+    }
+
+    /// Adds environment `name` to `workspace` (creating the workspace if needed).
+    pub fn create_environment(&self, workspace: &str, name: &str) -> Result<()> {
+        self.write(|tx| {
+            let ws = ensure_workspace(tx, workspace)?;
+            let added = tx.execute(
+                "INSERT OR IGNORE INTO environments (workspace_id, name, created_at_us)
+                 VALUES (?1, ?2, ?3)",
+                params![ws, name, now_us()],
+            )?;
+            if added == 0 {
+                return Err(StoreError::AlreadyExists(format!(
+                    "environment '{name}' already exists in workspace '{workspace}'"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    /// The environments of a workspace, by name.
+    pub fn environments(&self, workspace: &str) -> Result<Vec<String>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT e.name FROM environments e JOIN workspaces w ON w.id = e.workspace_id
+                 WHERE w.name = ?1 ORDER BY e.name",
+            )?;
+            let names = stmt
+                .query_map([workspace], |row| row.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(names)
+        })
+    }
+
+    /// The token `token_id`, if it exists.
+    pub fn token(&self, token_id: &str) -> Result<Option<StoredToken>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT t.secret_sha256, w.id, w.name FROM tokens t
+                 JOIN workspaces w ON w.id = t.workspace_id WHERE t.token_id = ?1",
+            )?;
+            let row = stmt
+                .query_row([token_id], |row| {
+                    Ok((
+                        row.get::<_, Vec<u8>>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                })
+                .optional()?;
+            let Some((hash, id, name)) = row else {
+                return Ok(None);
+            };
+            let secret_sha256 = <[u8; 32]>::try_from(hash.as_slice())
+                .map_err(|_| StoreError::Invalid("a stored token hash is damaged".to_owned()))?;
+            Ok(Some(StoredToken {
+                secret_sha256,
+                workspace: Workspace {
+                    id,
+                    name: name.into(),
+                },
+            }))
+        })
+    }
+
+    /// The workspace with this id, if it still exists.
+    pub fn workspace(&self, id: i64) -> Result<Option<Workspace>> {
+        self.read(|conn| {
+            let name: Option<String> = conn
+                .prepare_cached("SELECT name FROM workspaces WHERE id = ?1")?
+                .query_row([id], |row| row.get(0))
+                .optional()?;
+            Ok(name.map(|name| Workspace {
+                id,
+                name: name.into(),
+            }))
+        })
+    }
+
+    /// SecretGetOrCreate for a named secret. Returns the id and metadata.
+    pub fn get_or_create(
+        &self,
+        ws: &Workspace,
+        environment: &str,
+        name: &str,
+        action: GetOrCreate,
+        required_keys: &[String],
+    ) -> Result<(String, SecretMetadata)> {
+        let env_dict = match action {
+            GetOrCreate::Lookup => {
+                return self.read(|conn| {
+                    let env = environment_of(conn, ws, environment)?;
+                    let row = secret_by_name(conn, &env, name)?.ok_or_else(|| {
+                        StoreError::NotFound(format!(
+                            "Secret '{name}' not found in environment '{}'",
+                            env.name
+                        ))
+                    })?;
+                    let metadata = metadata(conn, &row)?;
+                    check_required(&metadata, required_keys)?;
+                    Ok((row.id, metadata))
+                });
+            }
+            GetOrCreate::CreateIfMissing(ref d)
+            | GetOrCreate::CreateFailIfExists(ref d)
+            | GetOrCreate::CreateOverwriteIfExists(ref d) => d,
+        };
+        self.write(|tx| {
+            let env = environment_of(tx, ws, environment)?;
+            let existing = secret_by_name(tx, &env, name)?;
+            let row = match (existing, &action) {
+                (Some(row), GetOrCreate::CreateIfMissing(_)) => row,
+                (Some(_), GetOrCreate::CreateFailIfExists(_)) => {
+                    return Err(StoreError::AlreadyExists(format!(
+                        "Secret '{name}' already exists in environment '{}'",
+                        env.name
+                    )));
+                }
+                (Some(row), _) => {
+                    tx.prepare_cached("DELETE FROM secret_values WHERE secret_id = ?1")?
+                        .execute([&row.id])?;
+                    insert_values(tx, &row.id, env_dict)?;
+                    row
+                }
+                (None, _) => insert_secret(tx, ws, &env, Some(name), env_dict)?,
+            };
+            let metadata = metadata(tx, &row)?;
+            check_required(&metadata, required_keys)?;
+            Ok((row.id, metadata))
+        })
+    }
+
+    /// SecretGetOrCreate with EPHEMERAL: a new nameless secret, never listed.
+    pub fn create_ephemeral(
+        &self,
+        ws: &Workspace,
+        environment: &str,
+        env_dict: &BTreeMap<String, String>,
+    ) -> Result<(String, SecretMetadata)> {
+        self.write(|tx| {
+            let env = environment_of(tx, ws, environment)?;
+            let row = insert_secret(tx, ws, &env, None, env_dict)?;
+            Ok((row.id.clone(), metadata(tx, &row)?))
+        })
+    }
+
+    /// SecretList: named secrets of one environment, newest first, created strictly before
+    /// `before_us` (if given), at most `max` of them. Returns the environment's name too.
+    pub fn list(
+        &self,
+        ws: &Workspace,
+        environment: &str,
+        max: usize,
+        before_us: Option<i64>,
+    ) -> Result<(String, Vec<SecretListItem>)> {
+        self.read(|conn| {
+            let env = environment_of(conn, ws, environment)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, name, created_at_us, created_by, last_used_at_us FROM secrets
+                 WHERE environment_id = ?1 AND name IS NOT NULL AND created_at_us < ?2
+                 ORDER BY created_at_us DESC LIMIT ?3",
+            )?;
+            let limit = i64::try_from(max).unwrap_or(i64::MAX);
+            let rows = stmt
+                .query_map(
+                    params![env.id, before_us.unwrap_or(i64::MAX), limit],
+                    |row| {
+                        Ok(SecretRow {
+                            id: row.get(0)?,
+                            name: row.get(1)?,
+                            created_at_us: row.get(2)?,
+                            created_by: row.get(3)?,
+                            last_used_at_us: row.get(4)?,
+                            environment: env.name.clone(),
+                        })
+                    },
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut items = Vec::with_capacity(rows.len());
+            for row in rows {
+                let metadata = metadata(conn, &row)?;
+                items.push(SecretListItem {
+                    label: metadata.name.clone(),
+                    created_at: us_to_secs(row.created_at_us),
+                    last_used_at: us_to_secs(row.last_used_at_us),
+                    environment_name: env.name.clone(),
+                    secret_id: row.id,
+                    metadata: Some(metadata),
+                });
+            }
+            Ok((env.name, items))
+        })
+    }
+
+    /// SecretGetInfo.
+    pub fn info(&self, ws: &Workspace, secret_id: &str) -> Result<SecretMetadata> {
+        self.read(|conn| {
+            let row = secret_by_id(conn, ws, secret_id)?;
+            metadata(conn, &row)
+        })
+    }
+
+    /// SecretDelete.
+    pub fn delete(&self, ws: &Workspace, secret_id: &str) -> Result<()> {
+        self.write(|tx| {
+            let row = secret_by_id(tx, ws, secret_id)?;
+            tx.prepare_cached("DELETE FROM secrets WHERE id = ?1")?
+                .execute([&row.id])?;
+            Ok(())
+        })
+    }
+
+    /// SecretUpdate: applies the updates in order, then checks the key limit.
+    pub fn update(&self, ws: &Workspace, secret_id: &str, updates: &[KeyUpdate]) -> Result<()> {
+        self.write(|tx| {
+            let row = secret_by_id(tx, ws, secret_id)?;
+            for (key, value) in updates {
+                match value {
+                    Some(value) => {
+                        tx.prepare_cached(
+                            "INSERT INTO secret_values (secret_id, key, value) VALUES (?1, ?2, ?3)
+                             ON CONFLICT (secret_id, key) DO UPDATE SET value = excluded.value",
+                        )?
+                        .execute(params![row.id, key, value])?;
+                    }
+                    None => {
+                        tx.prepare_cached(
+                            "DELETE FROM secret_values WHERE secret_id = ?1 AND key = ?2",
+                        )?
+                        .execute(params![row.id, key])?;
+                    }
+                }
+            }
+            let count: i64 = tx
+                .prepare_cached("SELECT COUNT(*) FROM secret_values WHERE secret_id = ?1")?
+                .query_row([&row.id], |r| r.get(0))?;
+            if usize::try_from(count).unwrap_or(usize::MAX) > MAX_KEYS_PER_SECRET {
+                return Err(StoreError::Invalid(format!(
+                    "env_dict: the update would leave {count} keys in the secret, at most \
+                     {MAX_KEYS_PER_SECRET} allowed"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes ephemeral secrets created before `cutoff_us`; returns how many.
+    pub fn remove_ephemeral_before(&self, cutoff_us: i64) -> Result<usize> {
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached("DELETE FROM secrets WHERE name IS NULL AND created_at_us < ?1")?
+                .execute([cutoff_us])?)
+        })
+    }
+}
+
+/// Microseconds since the Unix epoch.
+pub fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Unix seconds, as the wire carries them.
+pub fn us_to_secs(us: i64) -> f64 {
+    us as f64 / 1e6
+}
+
+/// The exclusive bound in microseconds that matches a wire `created_before`: the smallest `t`
+/// with `us_to_secs(t) >= created_before`, so that `created_at_us < t` holds exactly when
+/// `us_to_secs(created_at_us) < created_before`. A client that pages with the last item's
+/// `created_at` therefore never sees that item twice, nor skips the one just older.
+pub fn micros_before(created_before: f64) -> Option<i64> {
+    // Beyond year 200000 (or infinite): no bound at all.
+    if !created_before.is_finite() || created_before > 6e12 {
+        return None;
+    }
+    let mut t = (created_before * 1e6).ceil() as i64;
+    while us_to_secs(t - 1) >= created_before {
+        t -= 1;
+    }
+    while us_to_secs(t) < created_before {
+        t += 1;
+    }
+    Some(t)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves no half-done transaction (a dropped Transaction rolls
+    // back), so the connection is still good.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)?;
+    Ok(())
+}
+
+/// Creates the database file readable by its owner only (SQLite gives its -wal and -shm files the
+/// same permissions), so secret values are not left world-readable.
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?;
+    Ok(())
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`], in one transaction (so two processes opening a fresh
+/// store at once do not both create it).
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if !(0..=SCHEMA_VERSION).contains(&found) {
+        return Err(StoreError::NewerSchema {
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    let start = usize::try_from(found).unwrap_or(0);
+    for step in &MIGRATIONS[start..] {
+        tx.execute_batch(step)?;
+    }
+    let key = ids::random_bytes::<32>()?;
+    tx.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+        params![JWT_KEY, key.as_slice()],
+    )?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn ensure_workspace(tx: &Transaction<'_>, name: &str) -> Result<i64> {
+    let now = now_us();
+    tx.execute(
+        "INSERT OR IGNORE INTO workspaces (name, created_at_us) VALUES (?1, ?2)",
+        params![name, now],
+    )?;
+    let id: i64 = tx.query_row("SELECT id FROM workspaces WHERE name = ?1", [name], |row| {
+        row.get(0)
+    })?;
+    tx.execute(
+        "INSERT OR IGNORE INTO environments (workspace_id, name, created_at_us) VALUES (?1, ?2, ?3)",
+        params![id, DEFAULT_ENVIRONMENT, now],
+    )?;
+    Ok(id)
+}
+
+struct Environment {
+    id: i64,
+    name: String,
+}
+
+/// The environment `name` of the workspace; `""` is `main`.
+fn environment_of(conn: &Connection, ws: &Workspace, name: &str) -> Result<Environment> {
+    let name = if name.is_empty() {
+        DEFAULT_ENVIRONMENT
+    } else {
+        name
+    };
+    let id: Option<i64> = conn
+        .prepare_cached("SELECT id FROM environments WHERE workspace_id = ?1 AND name = ?2")?
+        .query_row(params![ws.id, name], |row| row.get(0))
+        .optional()?;
+    match id {
+        Some(id) => Ok(Environment {
+            id,
+            name: name.to_owned(),
+        }),
+        None => Err(StoreError::NotFound(format!(
+            "Environment '{name}' not found"
+        ))),
+    }
+}
+
+struct SecretRow {
+    id: String,
+    name: Option<String>,
+    created_at_us: i64,
+    created_by: String,
+    last_used_at_us: i64,
+    environment: String,
+}
+
+fn secret_by_name(conn: &Connection, env: &Environment, name: &str) -> Result<Option<SecretRow>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, created_at_us, created_by, last_used_at_us FROM secrets
+             WHERE environment_id = ?1 AND name = ?2",
+        )?
+        .query_row(params![env.id, name], |row| {
+            Ok(SecretRow {
+                id: row.get(0)?,
+                name: Some(name.to_owned()),
+                created_at_us: row.get(1)?,
+                created_by: row.get(2)?,
+                last_used_at_us: row.get(3)?,
+                environment: env.name.clone(),
+            })
+        })
+        .optional()?)
+}
+
+/// A secret of this workspace by id; another workspace's secret is NOT_FOUND, as a missing one is.
+fn secret_by_id(conn: &Connection, ws: &Workspace, secret_id: &str) -> Result<SecretRow> {
+    conn.prepare_cached(
+        "SELECT s.id, s.name, s.created_at_us, s.created_by, s.last_used_at_us, e.name
+         FROM secrets s JOIN environments e ON e.id = s.environment_id
+         WHERE s.id = ?1 AND e.workspace_id = ?2",
+    )?
+    .query_row(params![secret_id, ws.id], |row| {
+        Ok(SecretRow {
+            id: row.get(0)?,
+            name: row.get(1)?,
+            created_at_us: row.get(2)?,
+            created_by: row.get(3)?,
+            last_used_at_us: row.get(4)?,
+            environment: row.get(5)?,
+        })
+    })
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("Secret '{secret_id}' not found")))
+}
+
+fn insert_secret(
+    tx: &Transaction<'_>,
+    ws: &Workspace,
+    env: &Environment,
+    name: Option<&str>,
+    env_dict: &BTreeMap<String, String>,
+) -> Result<SecretRow> {
+    let id = ids::secret_id()?;
+    // Distinct and increasing even when the clock stalls or steps back.
+    let latest: Option<i64> = tx
+        .prepare_cached("SELECT MAX(created_at_us) FROM secrets")?
+        .query_row([], |row| row.get(0))?;
+    let created_at_us = match latest {
+        Some(latest) if latest >= now_us() => latest.saturating_add(1),
+        _ => now_us(),
+    };
+    tx.prepare_cached(
+        "INSERT INTO secrets (id, environment_id, name, created_at_us, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, env.id, name, created_at_us, &*ws.name])?;
+    insert_values(tx, &id, env_dict)?;
+    Ok(SecretRow {
+        id,
+        name: name.map(str::to_owned),
+        created_at_us,
+        created_by: ws.name.to_string(),
+        last_used_at_us: 0,
+        environment: env.name.clone(),
+    })
+}
+
+fn insert_values(
+    tx: &Transaction<'_>,
+    secret_id: &str,
+    env_dict: &BTreeMap<String, String>,
+) -> Result<()> {
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO secret_values (secret_id, key, value) VALUES (?1, ?2, ?3)")?;
+    for (key, value) in env_dict {
+        stmt.execute(params![secret_id, key, value])?;
+    }
+    Ok(())
+}
+
+fn metadata(conn: &Connection, row: &SecretRow) -> Result<SecretMetadata> {
+    let keys = conn
+        .prepare_cached("SELECT key FROM secret_values WHERE secret_id = ?1 ORDER BY key")?
+        .query_map([&row.id], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(SecretMetadata {
+        name: row.name.clone().unwrap_or_default(),
+        creation_info: Some(CreationInfo {
+            created_at: us_to_secs(row.created_at_us),
+            created_by: row.created_by.clone(),
+        }),
+        keys,
+        environment_name: row.environment.clone(),
+        last_used_at: us_to_secs(row.last_used_at_us),
+        template_type: String::new(),
+    })
+}
+
+fn check_required(metadata: &SecretMetadata, required: &[String]) -> Result<()> {
+    let missing: Vec<&str> = required
+        .iter()
+        .filter(|k| metadata.keys.binary_search(k).is_err())
+        .map(String::as_str)
+        .collect();
+    match missing.as_slice() {
+        [] => Ok(()),
+        [one] => Err(StoreError::MissingKeys(format!(
+            "Secret is missing key: {one}"
+        ))),
+        many => Err(StoreError::MissingKeys(format!(
+            "Secret is missing keys: {}",
+            many.join(", ")
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ws(store: &Store) -> Workspace {
+        let token = store.create_token("w").unwrap();
+        store.token(&token.token_id).unwrap().unwrap().workspace
+    }
+
+    fn dict(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn micros_before_matches_float_comparison() {
+        for us in [
+            1_700_000_000_123_456i64,
+            1_700_000_000_000_000,
+            1_764_300_000_999_999,
+            1,
+            0,
+        ] {
+            let cb = us_to_secs(us);
+            let t = micros_before(cb).unwrap();
+            assert_eq!(t, us, "{us}");
+            for d in -3..=3 {
+                let x = us + d;
+                assert_eq!(x < t, us_to_secs(x) < cb, "{us} {d}");
+            }
+        }
+        assert_eq!(micros_before(f64::INFINITY), None);
+        assert_eq!(micros_before(f64::NAN), None);
+        let t = micros_before(1_700_000_000.5).unwrap();
+        assert_eq!(t, 1_700_000_000_500_000);
+    }
+
+    #[test]
+    fn reopen_keeps_data_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, token) = {
+            let store = Store::open(dir.path()).unwrap();
+            (*store.jwt_key(), store.create_token("w").unwrap())
+        };
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(*store.jwt_key(), key);
+        let stored = store.token(&token.token_id).unwrap().unwrap();
+        assert_eq!(
+            stored.secret_sha256,
+            ids::hash_token_secret(token.token_secret.expose())
+        );
+        assert_eq!(&*stored.workspace.name, "w");
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(conn);
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::NewerSchema { .. }), "{err}");
+    }
+
+    #[test]
+    fn migrates_an_empty_file_and_sets_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let version: i64 = lock(&store.writer)
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let sync: i64 = lock(&store.writer)
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "FULL");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn store_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        drop(Store::open(&data).unwrap());
+        let mode = std::fs::metadata(data.join(DB_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+        let mode = std::fs::metadata(&data).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+
+    #[test]
+    fn created_at_is_distinct_and_increasing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let ws = ws(&store);
+        let mut last = 0.0;
+        for i in 0..50 {
+            let (_, meta) = store
+                .get_or_create(
+                    &ws,
+                    "",
+                    &format!("s{i}"),
+                    GetOrCreate::CreateFailIfExists(dict(&[("A", "1")])),
+                    &[],
+                )
+                .unwrap();
+            let at = meta.creation_info.unwrap().created_at;
+            assert!(at > last);
+            last = at;
+        }
+    }
+
+    #[test]
+    fn ephemeral_cleanup() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let ws = ws(&store);
+        let (id, meta) = store
+            .create_ephemeral(&ws, "", &dict(&[("A", "1")]))
+            .unwrap();
+        assert_eq!(meta.name, "");
+        assert_eq!(store.list(&ws, "", 100, None).unwrap().1.len(), 0);
+        assert_eq!(store.remove_ephemeral_before(0).unwrap(), 0);
+        assert_eq!(store.remove_ephemeral_before(i64::MAX).unwrap(), 1);
+        assert!(matches!(store.info(&ws, &id), Err(StoreError::NotFound(_))));
+    }
+
+    #[test]
+    fn environments_and_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let ws = ws(&store);
+        store.create_environment("w", "dev").unwrap();
+        assert!(matches!(
+            store.create_environment("w", "dev"),
+            Err(StoreError::AlreadyExists(_))
+        ));
+        assert_eq!(store.environments("w").unwrap(), ["dev", "main"]);
+        let (id, _) = store
+            .get_or_create(
+                &ws,
+                "dev",
+                "x",
+                GetOrCreate::CreateIfMissing(dict(&[("A", "1"), ("B", "2")])),
+                &[],
+            )
+            .unwrap();
+        store
+            .update(
+                &ws,
+                &id,
+                &[("A".into(), None), ("C".into(), Some("3".into()))],
+            )
+            .unwrap();
+        let meta = store.info(&ws, &id).unwrap();
+        assert_eq!(meta.keys, ["B", "C"]);
+        assert_eq!(meta.environment_name, "dev");
+        let err = store
+            .get_or_create(&ws, "", "x", GetOrCreate::Lookup, &[])
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)));
+    }
+}

@@ -1,0 +1,348 @@
+//! A real server on port 0 with a temporary store, and two ways to call it: the tonic client (plain
+//! gRPC over h2c) and gRPC-web over HTTP (reqwest, framed by the core's codec).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use modal_secrets_core::Redacted;
+use modal_secrets_core::grpc_web::{self, CallMeta, HttpResponse, Limits};
+use modal_secrets_core::proto::{
+    ObjectCreationType, SecretGetOrCreateRequest, SecretGetOrCreateResponse,
+};
+use modal_secrets_server::pb::modal_client_client::ModalClientClient;
+use modal_secrets_server::{Config, Running};
+use prost::Message;
+use tonic::transport::Channel;
+
+pub struct TestServer {
+    pub running: Option<Running>,
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub token: Token,
+}
+
+#[derive(Clone, Debug)]
+pub struct Token {
+    pub id: String,
+    pub secret: String,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with_origins(Vec::new()).await
+    }
+
+    pub async fn start_with_origins(allow_origins: Vec<String>) -> TestServer {
+        modal_secrets_server::log::set_quiet(true);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let running = start_in(&dir, allow_origins).await;
+        let token = new_token(&running, "ws1");
+        TestServer {
+            url: running.url(),
+            running: Some(running),
+            dir,
+            token,
+        }
+    }
+
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().expect("running")
+    }
+
+    /// A token for another (or the same) workspace.
+    pub fn token_for(&self, workspace: &str) -> Token {
+        new_token(self.running(), workspace)
+    }
+
+    pub async fn grpc(&self) -> Grpc {
+        Grpc::connect(&self.url, self.token.clone()).await
+    }
+
+    pub fn web(&self) -> Web {
+        Web::http1(&self.url, self.token.clone())
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running
+                .shutdown(Duration::from_secs(5))
+                .await
+                .expect("clean shutdown");
+        }
+    }
+
+    /// Stops and starts again on the same store (on a new port).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let running = start_in(&self.dir, Vec::new()).await;
+        self.url = running.url();
+        self.running = Some(running);
+    }
+}
+
+async fn start_in(dir: &tempfile::TempDir, allow_origins: Vec<String>) -> Running {
+    modal_secrets_server::start(Config {
+        listen: "127.0.0.1:0".to_owned(),
+        data_dir: dir.path().join("data"),
+        allow_origins,
+    })
+    .await
+    .expect("server starts")
+}
+
+fn new_token(running: &Running, workspace: &str) -> Token {
+    let token = running
+        .store()
+        .create_token(workspace)
+        .expect("token created");
+    Token {
+        id: token.token_id,
+        secret: token.token_secret.expose().clone(),
+    }
+}
+
+pub fn dict(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+pub fn create_request(
+    name: &str,
+    kind: ObjectCreationType,
+    pairs: &[(&str, &str)],
+) -> SecretGetOrCreateRequest {
+    SecretGetOrCreateRequest {
+        deployment_name: name.to_owned(),
+        object_creation_type: kind as i32,
+        env_dict: dict(pairs),
+        ..Default::default()
+    }
+}
+
+pub fn lookup_request(name: &str) -> SecretGetOrCreateRequest {
+    SecretGetOrCreateRequest {
+        deployment_name: name.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// The tonic client with a token's headers on every call.
+pub struct Grpc {
+    pub client: ModalClientClient<Channel>,
+    pub token: Option<Token>,
+    pub auth_token: Option<String>,
+}
+
+impl Grpc {
+    pub async fn connect(url: &str, token: Token) -> Grpc {
+        let channel = Channel::from_shared(url.to_owned())
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect");
+        Grpc {
+            client: ModalClientClient::new(channel),
+            token: Some(token),
+            auth_token: None,
+        }
+    }
+
+    pub fn with_token(&self, token: Option<Token>) -> Grpc {
+        Grpc {
+            client: self.client.clone(),
+            token,
+            auth_token: None,
+        }
+    }
+
+    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        let meta = request.metadata_mut();
+        if let Some(token) = &self.token {
+            meta.insert("x-modal-token-id", token.id.parse().expect("ascii"));
+            meta.insert("x-modal-token-secret", token.secret.parse().expect("ascii"));
+        }
+        if let Some(jwt) = &self.auth_token {
+            meta.insert("x-modal-auth-token", jwt.parse().expect("ascii"));
+        }
+        meta.insert("x-modal-client-type", "1".parse().expect("ascii"));
+        request
+    }
+
+    pub async fn get_or_create(
+        &mut self,
+        req: SecretGetOrCreateRequest,
+    ) -> Result<SecretGetOrCreateResponse, tonic::Status> {
+        let request = self.request(req);
+        self.client
+            .secret_get_or_create(request)
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    pub async fn create(&mut self, name: &str, pairs: &[(&str, &str)]) -> String {
+        self.get_or_create(create_request(
+            name,
+            ObjectCreationType::CreateFailIfExists,
+            pairs,
+        ))
+        .await
+        .expect("create")
+        .secret_id
+    }
+}
+
+/// A gRPC-web answer: HTTP status, headers and body, decodable with the core's codec.
+pub struct WebResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl WebResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The message, or the gRPC error, as the package's client would see it.
+    pub fn decode<M: Message + Default>(&self) -> Result<M, modal_secrets_core::Error> {
+        let response = HttpResponse {
+            status: self.status,
+            headers: &self.headers,
+            body: &self.body,
+        };
+        let decoded = grpc_web::decode_response(&response, Limits::default());
+        let bytes = decoded.outcome?;
+        grpc_web::decode_message(bytes)
+    }
+
+    pub fn code(&self) -> modal_secrets_core::Code {
+        let response = HttpResponse {
+            status: self.status,
+            headers: &self.headers,
+            body: &self.body,
+        };
+        match grpc_web::decode_response(&response, Limits::default()).outcome {
+            Ok(_) => modal_secrets_core::Code::Ok,
+            Err(modal_secrets_core::Error::Status { code, .. }) => code,
+            Err(e) => panic!("not a gRPC-web answer: {e}"),
+        }
+    }
+
+    /// The error message (percent-decoded), or "" for OK.
+    pub fn message(&self) -> String {
+        match self.decode::<()>() {
+            Err(modal_secrets_core::Error::Status { message, .. }) => message,
+            _ => String::new(),
+        }
+    }
+}
+
+/// gRPC-web over HTTP/1.1 (or HTTP/2 with prior knowledge).
+pub struct Web {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub token: Option<Token>,
+}
+
+impl Web {
+    pub fn http1(url: &str, token: Token) -> Web {
+        Web {
+            http: reqwest::Client::builder()
+                .http1_only()
+                .build()
+                .expect("client"),
+            url: url.to_owned(),
+            token: Some(token),
+        }
+    }
+
+    pub fn http2(url: &str, token: Token) -> Web {
+        Web {
+            http: reqwest::Client::builder()
+                .http2_prior_knowledge()
+                .build()
+                .expect("client"),
+            url: url.to_owned(),
+            token: Some(token),
+        }
+    }
+
+    /// Posts a message to a method with the headers the package's client sends.
+    pub async fn call(&self, method: &str, message: &impl Message) -> WebResponse {
+        let body = grpc_web::encode_request(message).expect("encode");
+        self.call_raw(method, body, &[]).await
+    }
+
+    /// Posts raw body bytes, with extra headers (which replace the standard ones of that name).
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        body: Vec<u8>,
+        extra: &[(&str, &str)],
+    ) -> WebResponse {
+        let secret = Redacted::new(
+            self.token
+                .as_ref()
+                .map(|t| t.secret.clone())
+                .unwrap_or_default(),
+        );
+        let token_id = self
+            .token
+            .as_ref()
+            .map(|t| t.id.clone())
+            .unwrap_or_default();
+        let meta = CallMeta {
+            token_id: &token_id,
+            token_secret: &secret,
+            client_type: 8,
+            client_version: "test",
+            host: "127.0.0.1",
+            idempotency_key: "00000000-0000-4000-8000-000000000000",
+            attempt: 0,
+            since_first: Duration::ZERO,
+        };
+        let mut request = self
+            .http
+            .post(format!("{}{}", self.url, grpc_web::method_path(method)));
+        for (name, value) in grpc_web::request_headers(&meta).0 {
+            let replaced = extra.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+            let empty_credential = value.is_empty() && name.starts_with("x-modal-token");
+            if !replaced && !empty_credential {
+                request = request.header(name, value);
+            }
+        }
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        let response = request.body(body).send().await.expect("HTTP request");
+        into_web_response(response).await
+    }
+}
+
+pub async fn into_web_response(response: reqwest::Response) -> WebResponse {
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or("<binary>").to_owned(),
+            )
+        })
+        .collect();
+    let body = response.bytes().await.expect("body").to_vec();
+    WebResponse {
+        status,
+        headers,
+        body,
+    }
+}
