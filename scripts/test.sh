@@ -19,8 +19,8 @@ step "clippy (host)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "clippy (wasm32)"
-# The server (tokio, SQLite) is native only.
-scripts/wasm-cargo.sh clippy --workspace --exclude modal-secrets-server --all-targets --quiet \
+# The libraries only: the server (tokio, SQLite) and the tests (proptest) are native only.
+scripts/wasm-cargo.sh clippy --workspace --exclude modal-secrets-server --lib --quiet \
   --target-dir target/wasm-clippy -- -D warnings
 
 step "Rust tests (core, with property tests)"
@@ -28,3 +28,6 @@ cargo test --workspace
 
 step "Node tests (the built package)"
 node --test --test-reporter=spec tests/node/
+
+step "Modal's official clients (Python CLI + SDK modal==1.6.4, JS SDK modal@0.11.1)"
+bash tests/official/run.sh

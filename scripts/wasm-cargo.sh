@@ -6,8 +6,14 @@ set -euo pipefail
 target=wasm32-unknown-unknown
 small=
 if [ "${1:-}" = --small ]; then small=1; shift; fi
+# Our options go before any `--`, which passes the rest to rustc/clippy.
+args=() rest=()
+while [ $# -gt 0 ]; do
+  if [ "$1" = -- ]; then rest=("$@"); break; fi
+  args+=("$1"); shift
+done
 if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
-  exec cargo "$@" --target "$target"
+  exec cargo "${args[@]}" --target "$target" "${rest[@]}"
 fi
 if [ ! -x /usr/bin/rustc ] || [ ! -d /usr/lib/rustlib/src/rust/library ]; then
   echo "no wasm32 toolchain: run 'npm run setup' (Debian's rustc-web) or 'rustup target add $target'" >&2
@@ -20,4 +26,4 @@ if [ -n "$small" ]; then
   export RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort ${RUSTFLAGS:-}"
   size_options=(-Z build-std-features=optimize_for_size)
 fi
-exec /usr/bin/cargo "$@" --target "$target" -Z build-std=std,panic_abort "${size_options[@]}"
+exec /usr/bin/cargo "${args[@]}" --target "$target" -Z build-std=std,panic_abort "${size_options[@]}" "${rest[@]}"

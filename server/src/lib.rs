@@ -14,6 +14,7 @@ pub mod limits;
 pub mod log;
 pub mod server;
 pub mod service;
+pub mod static_files;
 pub mod store;
 
 /// The generated `modal.client.ModalClient` server and client (the client is for tests and tools).

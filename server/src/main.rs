@@ -11,6 +11,8 @@ use modal_secrets_server::{Config, log, start};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 const DEFAULT_DATA: &str = "./.modal-secrets";
+const DEFAULT_WWW: &str = "www";
+const DEFAULT_PKG: &str = "pkg";
 
 /// How long a shutdown waits for calls in flight and for clients to close their connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -48,6 +50,16 @@ struct ServeArgs {
     /// A browser origin allowed to call (scheme://host[:port]); repeatable; `*` allows any.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origin: Vec<String>,
+    /// The dashboard's directory, served at `/` (relative to the working directory).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_WWW)]
+    www: PathBuf,
+    /// The built npm package's directory, served at `/pkg/` (relative to the working directory).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_PKG)]
+    pkg: PathBuf,
+    /// Stop, as on SIGTERM, once the process PID is no longer this one's parent (npm start passes
+    /// its shell: npm forwards SIGTERM to that shell, which dies without passing it on).
+    #[arg(long, value_name = "PID")]
+    stop_with_parent: Option<u32>,
 }
 
 #[derive(Args)]
@@ -96,6 +108,9 @@ fn main() -> ExitCode {
                 data: DEFAULT_DATA.into(),
             },
             allow_origin: Vec::new(),
+            www: DEFAULT_WWW.into(),
+            pkg: DEFAULT_PKG.into(),
+            stop_with_parent: None,
         }),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Token(TokenCommand::New { data, workspace })) => {
@@ -164,10 +179,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async {
+        let (config_www, config_pkg) = (args.www.clone(), args.pkg.clone());
         let config = Config {
             listen: args.listen,
             data_dir: args.data.data,
             allow_origins: args.allow_origin,
+            www_dir: args.www,
+            pkg_dir: args.pkg,
         };
         let running = start(config).await.map_err(|e| e.to_string())?;
         log::info(&format!(
@@ -175,16 +193,47 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             running.url(),
             running.store().path().display()
         ));
-        shutdown_signal().await;
-        log::info("shutting down");
+        for (what, dir) in [("dashboard", &config_www), ("package", &config_pkg)] {
+            match std::path::absolute(dir) {
+                Ok(path) if path.is_dir() => {
+                    log::info(&format!("{what} files from {}", path.display()))
+                }
+                _ => log::info(&format!(
+                    "no {what} files: {} is not a directory (its pages answer 404)",
+                    dir.display()
+                )),
+            }
+        }
+        let why = tokio::select! {
+            why = shutdown_signal() => why,
+            why = parent_exit(args.stop_with_parent) => why,
+        };
+        log::info(&format!("shutting down ({why})"));
         running.shutdown(SHUTDOWN_GRACE).await?;
         log::info("stopped");
         Ok(())
     })
 }
 
+/// Resolves once process `pid` is no longer the parent (it exited); never without a `pid`.
+async fn parent_exit(pid: Option<u32>) -> &'static str {
+    #[cfg(unix)]
+    if let Some(pid) = pid {
+        let mut ticks = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            ticks.tick().await;
+            if std::os::unix::process::parent_id() != pid {
+                return "the parent process exited";
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+    std::future::pending().await
+}
+
 /// Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
+async fn shutdown_signal() -> &'static str {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -202,7 +251,7 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+        () = ctrl_c => "interrupt",
+        () = term => "SIGTERM",
     }
 }

@@ -1,8 +1,9 @@
 //! Starting and stopping the server: bind, open the store, stack the layers (CORS outermost, then
-//! gRPC-web translation, then authentication and logging) and serve until told to stop.
+//! static files for plain GET/HEAD, then gRPC-web translation, then authentication and logging) and
+//! serve until told to stop.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use crate::call_layer::CallLayer;
 use crate::limits::{EPHEMERAL_TTL_SECS, MAX_REQUEST_BYTES};
 use crate::pb::modal_client_server::ModalClientServer;
 use crate::service::Service;
+use crate::static_files::{StaticConfig, StaticLayer};
 use crate::store::{Store, StoreError, now_us};
 use crate::{cors, log};
 
@@ -32,6 +34,24 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Origins allowed beside the server's own (`*` for any).
     pub allow_origins: Vec<String>,
+    /// The dashboard, served at `/` to plain GET and HEAD.
+    pub www_dir: PathBuf,
+    /// The built npm package, served at `/pkg/`.
+    pub pkg_dir: PathBuf,
+}
+
+impl Config {
+    /// Listen on `listen` with the store in `data_dir`, no extra origins, and the dashboard and
+    /// package from `www` and `pkg` in the working directory.
+    pub fn new(listen: impl Into<String>, data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            listen: listen.into(),
+            data_dir: data_dir.into(),
+            allow_origins: Vec::new(),
+            www_dir: PathBuf::from("www"),
+            pkg_dir: PathBuf::from("pkg"),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -122,10 +142,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(bind_error)?;
 
     let mut origins = cors::own_origins(addr);
+    let mut extra_origins = Vec::new();
     for origin in &config.allow_origins {
-        origins.push(cors::normalize_origin(origin).map_err(StartError::Origin)?);
+        extra_origins.push(cors::normalize_origin(origin).map_err(StartError::Origin)?);
     }
+    origins.extend(extra_origins.iter().cloned());
     let cors = cors::layer(&origins).map_err(StartError::Origin)?;
+    let files = StaticLayer::new(&StaticConfig {
+        www_dir: absolute(&config.www_dir),
+        pkg_dir: absolute(&config.pkg_dir),
+        connect_origins: extra_origins,
+    })
+    .map_err(StartError::Origin)?;
 
     let auth = Arc::new(Auth::new(Arc::clone(&store)));
     let service = ModalClientServer::new(Service::new(Arc::clone(&store), Arc::clone(&auth)))
@@ -133,6 +161,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let router = Server::builder()
         .accept_http1(true)
         .layer(cors)
+        .layer(files)
         .layer(GrpcWebLayer::new())
         .layer(CallLayer::new(auth))
         .add_service(service);
@@ -151,6 +180,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         serving,
         janitor,
     })
+}
+
+/// `path` made absolute against the working directory at start (a later `chdir` changes nothing).
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Removes ephemeral secrets older than [`EPHEMERAL_TTL_SECS`], now and then every hour.

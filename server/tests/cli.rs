@@ -135,3 +135,90 @@ async fn serve_logs_and_stops_on_sigterm() {
     assert!(!log.contains("hunter2"), "{log}");
     assert!(!log.contains(&secret), "{log}");
 }
+
+/// Waits for a child to exit, at most `secs` seconds.
+fn wait_exit(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            return exit;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("did not stop within {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_www_and_pkg_flags_and_stop_with_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("store");
+    std::fs::create_dir_all(dir.path().join("site")).unwrap();
+    std::fs::write(dir.path().join("site/index.html"), "FROM-FLAG").unwrap();
+    // Our parent is this test process: with its pid the server keeps running; the pid of a
+    // process that is not its parent stands for a parent that has exited.
+    let parent = std::process::id().to_string();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .arg("--www")
+        .arg(dir.path().join("site"))
+        .arg("--pkg")
+        .arg(dir.path().join("no-pkg"))
+        .args(["--stop-with-parent", &parent])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let addr = first
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_owned();
+    let mut log = String::new();
+    for _ in 0..2 {
+        stderr.read_line(&mut log).unwrap();
+    }
+    assert!(log.contains("dashboard files from"), "{log}");
+    assert!(log.contains("no package files"), "{log}");
+
+    // Still running after a few of its parent checks; and serving --www.
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(child.try_wait().unwrap().is_none(), "stopped early");
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("FROM-FLAG"), "{answer}");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // A parent pid that is not (or no longer) the parent: it stops by itself, cleanly.
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .args(["--stop-with-parent", "999999999"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let exit = wait_exit(&mut child, 10);
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(exit.success(), "{exit:?}\n{log}");
+    assert!(
+        log.contains("shutting down (the parent process exited)"),
+        "{log}"
+    );
+    assert!(log.contains("stopped"), "{log}");
+}

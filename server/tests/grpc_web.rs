@@ -398,9 +398,8 @@ async fn allow_any_origin() {
 async fn bad_allow_origin_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let err = modal_secrets_server::start(modal_secrets_server::Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().to_owned(),
         allow_origins: vec!["example.com".into()],
+        ..modal_secrets_server::Config::new("127.0.0.1:0", dir.path())
     })
     .await
     .err()

@@ -84,9 +84,8 @@ impl TestServer {
 
 async fn start_in(dir: &tempfile::TempDir, allow_origins: Vec<String>) -> Running {
     modal_secrets_server::start(Config {
-        listen: "127.0.0.1:0".to_owned(),
-        data_dir: dir.path().join("data"),
         allow_origins,
+        ..Config::new("127.0.0.1:0", dir.path().join("data"))
     })
     .await
     .expect("server starts")

@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# Modal's official clients against modal-secrets-server (issue 3, "done when" 2): the Python CLI and
+# SDK (pip modal==1.6.4) and the JS SDK (npm modal@0.11.1), over http://127.0.0.1:PORT (h2c).
+#
+# Installs the clients under target/ (a venv in target/official-venv, else `pip install --target`;
+# node_modules in target/official-js; never into the repository's package.json), builds the release
+# server if needed (MODAL_SECRETS_SERVER=path uses that binary instead), starts it on a free port with
+# a temporary store and HOME, makes a token and an environment, and runs every check. Each check is an
+# assertion; the first failure stops the run with a non-zero exit. Last line:
+#   official clients: N passed, 0 failed
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+MODAL_PY_VERSION=1.6.4
+MODAL_JS_VERSION=0.11.1
+EXTRA_ENV=dev
+
+say() { printf '\033[1mofficial:\033[0m %s\n' "$*"; }
+
+passed=0
+current="setup"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/modal-official.XXXXXX")
+server_pid=""
+
+finish() {
+  local rc=$?
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if [ "$rc" -ne 0 ]; then
+    printf '\nofficial: FAILED at: %s (exit %d)\n' "$current" "$rc" >&2
+    [ -s "$tmp/check.out" ] && tail -n 30 "$tmp/check.out" >&2
+    if [ -s "$tmp/server.log" ]; then
+      printf 'official: last server log lines:\n' >&2
+      tail -n 20 "$tmp/server.log" >&2
+    fi
+    printf 'official clients: %d passed, 1 failed\n' "$passed"
+  fi
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+pass() {
+  passed=$((passed + 1))
+  printf '  ok  %s\n' "$1"
+}
+
+# check NAME CMD...: CMD must succeed (set -e stops the run otherwise; its output is then shown).
+check() {
+  current=$1
+  shift
+  "$@" >"$tmp/check.out" 2>&1
+  pass "$current"
+}
+
+# fails NAME PATTERN CMD...: CMD must fail, and its output must match PATTERN (grep -E, any case).
+fails() {
+  current=$1
+  local pattern=$2
+  shift 2
+  local out rc=0
+  out=$("$@" 2>&1) || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    printf '%s\n' "$out" >&2
+    printf 'expected a failure, but the command succeeded: %s\n' "$*" >&2
+    return 1
+  fi
+  if ! grep -qiE -- "$pattern" <<<"$out"; then
+    printf '%s\n' "$out" >&2
+    printf 'the failure does not match /%s/: %s\n' "$pattern" "$*" >&2
+    return 1
+  fi
+  pass "$current"
+}
+
+# --- Modal's Python client, in target/ ------------------------------------------------------------
+venv=target/official-venv
+pydir=target/official-py
+py=""
+has_modal() { "$1" -c "import modal, sys; sys.exit(modal.__version__ != '$MODAL_PY_VERSION')" 2>/dev/null; }
+if [ -x "$venv/bin/python" ] && has_modal "$venv/bin/python"; then
+  py=$venv/bin/python
+elif [ -d "$pydir/modal" ] && PYTHONPATH=$pydir has_modal python3; then
+  py=pydir
+else
+  current="pip install modal==$MODAL_PY_VERSION"
+  venv_ok() { [ -x "$venv/bin/python" ] && "$venv/bin/python" -m pip --version >/dev/null 2>&1; }
+  if ! venv_ok; then
+    # (Re)make it: a venv without pip is what Debian leaves when python3-venv is missing.
+    rm -rf "$venv"
+    python3 -m venv "$venv" >/dev/null 2>&1 || true
+  fi
+  if venv_ok; then
+    say "pip install modal==$MODAL_PY_VERSION into $venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "modal==$MODAL_PY_VERSION"
+    py=$venv/bin/python
+  else
+    # No working venv module: a plain target directory.
+    rm -rf "$venv"
+    say "python3 -m venv is unavailable: pip install --target $pydir modal==$MODAL_PY_VERSION"
+    python3 -m pip install --quiet --disable-pip-version-check --upgrade --target "$pydir" \
+      "modal==$MODAL_PY_VERSION"
+    py=pydir
+  fi
+fi
+if [ "$py" = pydir ]; then
+  # Console scripts are not usable from a --target dir; run the CLI as a module.
+  export PYTHONPATH=$root/$pydir${PYTHONPATH:+:$PYTHONPATH}
+  py=python3
+else
+  py=$root/$py
+fi
+modal_cli() { "$py" -m modal "$@"; }
+has_modal "$py" || { echo "modal $MODAL_PY_VERSION is not importable with $py" >&2; exit 1; }
+
+# --- Modal's JS SDK, in target/ -------------------------------------------------------------------
+jsdir=target/official-js
+if [ "$(node -p "try { require('./$jsdir/node_modules/modal/package.json').version } catch { '' }")" != "$MODAL_JS_VERSION" ]; then
+  current="npm install modal@$MODAL_JS_VERSION"
+  say "npm install modal@$MODAL_JS_VERSION into $jsdir"
+  mkdir -p "$jsdir"
+  # Its own package.json, so npm does not walk up to the repository's.
+  [ -f "$jsdir/package.json" ] || printf '{ "private": true }\n' >"$jsdir/package.json"
+  npm install --prefix "$jsdir" --no-save --no-audit --no-fund --loglevel=error \
+    "modal@$MODAL_JS_VERSION"
+fi
+
+# --- the server -------------------------------------------------------------------------------------
+current="build the server"
+if [ -n "${MODAL_SECRETS_SERVER:-}" ]; then
+  server=$MODAL_SECRETS_SERVER
+else
+  server=target/release/modal-secrets-server
+  # A no-op when it is up to date.
+  cargo build --release --quiet -p modal-secrets-server
+fi
+[ -x "$server" ] || { echo "no server binary at $server" >&2; exit 1; }
+
+current="start the server"
+data=$tmp/data
+"$server" serve --listen 127.0.0.1:0 --data "$data" --www "$tmp/no-www" --pkg "$tmp/no-pkg" \
+  2>"$tmp/server.log" &
+server_pid=$!
+url=""
+for _ in $(seq 100); do
+  url=$(sed -n 's/.* listening on \(http:\/\/[0-9.:]*\) .*/\1/p' "$tmp/server.log" | head -n 1)
+  [ -n "$url" ] && break
+  kill -0 "$server_pid" 2>/dev/null || { echo "the server exited" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "the server did not say where it listens" >&2; exit 1; }
+say "server at $url ($server)"
+
+token_json=$("$server" token new --data "$data")
+"$server" env new "$EXTRA_ENV" --data "$data" >/dev/null
+token_id=$(node -p 'JSON.parse(process.argv[1]).token_id' "$token_json")
+token_secret=$(node -p 'JSON.parse(process.argv[1]).token_secret' "$token_json")
+
+# Only these settings: no ~/.modal.toml, no profile or environment from the caller.
+mkdir -p "$tmp/home"
+unset MODAL_PROFILE MODAL_ENVIRONMENT MODAL_CONFIG_PATH MODAL_TOKEN_ID MODAL_TOKEN_SECRET
+export HOME=$tmp/home
+export MODAL_CONFIG_PATH=$tmp/home/.modal.toml
+export MODAL_SERVER_URL=$url
+export MODAL_TOKEN_ID=$token_id
+export MODAL_TOKEN_SECRET=$token_secret
+export PYTHONDONTWRITEBYTECODE=1
+
+# --- the CLI ----------------------------------------------------------------------------------------
+say "Python CLI (modal $MODAL_PY_VERSION)"
+
+# list_json [--env E]: the names `modal secret list --json` prints, one per line, checked to be a
+# JSON array of objects with the CLI's columns.
+list_names() {
+  modal_cli secret list --json "$@" >"$tmp/list.json"
+  "$py" - "$tmp/list.json" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert isinstance(rows, list), f"not a list: {rows!r}"
+for row in rows:
+    assert set(row) == {"name", "created_at", "created_by", "last_used_at"}, row
+    assert row["name"] and row["created_at"], row
+for row in rows:
+    print(row["name"])
+PY
+}
+
+# has_names "NAMES" WANT...: each WANT is `name` (listed once) or `!name` (not listed).
+has_names() {
+  local names=$1
+  shift
+  local want
+  for want in "$@"; do
+    if [ "${want#!}" != "$want" ]; then
+      if grep -qx -- "${want#!}" <<<"$names"; then
+        echo "listed but should not be: ${want#!} (list: $(tr '\n' ' ' <<<"$names"))" >&2
+        return 1
+      fi
+    elif [ "$(grep -cx -- "$want" <<<"$names")" != 1 ]; then
+      echo "not listed exactly once: $want (list: $(tr '\n' ' ' <<<"$names"))" >&2
+      return 1
+    fi
+  done
+}
+
+check "modal secret create (plain)" modal_cli secret create cli-plain A=1 B=two
+fails "modal secret create of an existing name fails" "secret 'cli-plain' already exists" \
+  modal_cli secret create cli-plain A=1
+check "modal secret create --force overwrites" modal_cli secret create cli-plain C=3 --force
+check "modal secret create --env $EXTRA_ENV" \
+  modal_cli secret create cli-env X=1 --env "$EXTRA_ENV"
+fails "modal secret create --env with an unknown environment fails" "environment 'no-such-env' not found" \
+  modal_cli secret create cli-x X=1 --env no-such-env
+
+current="modal secret list --json"
+names=$(list_names)
+has_names "$names" cli-plain '!cli-env'
+pass "$current"
+current="modal secret list --json --env $EXTRA_ENV"
+names=$(list_names --env "$EXTRA_ENV")
+has_names "$names" cli-env '!cli-plain'
+pass "$current"
+
+current="--force replaced the contents (keys seen by the SDK)"
+keys=$("$py" -c 'import modal; print(",".join(sorted(modal.Secret.from_name("cli-plain").hydrate()._get_metadata().keys)))')
+[ "$keys" = "C" ] || { echo "keys after --force: $keys (want C)" >&2; exit 1; }
+pass "$current"
+
+check "modal secret delete --yes" modal_cli secret delete cli-plain --yes
+current="the deleted secret is no longer listed"
+names=$(list_names)
+has_names "$names" '!cli-plain'
+pass "$current"
+fails "modal secret delete of a missing secret fails" "secret 'cli-plain' not found" \
+  modal_cli secret delete cli-plain --yes
+check "modal secret delete --yes --allow-missing" \
+  modal_cli secret delete cli-plain --yes --allow-missing
+check "modal secret delete --yes --env $EXTRA_ENV" \
+  modal_cli secret delete cli-env --yes --env "$EXTRA_ENV"
+
+# --- the Python SDK ---------------------------------------------------------------------------------
+say "Python SDK (modal $MODAL_PY_VERSION)"
+current="tests/official/sdk_check.py"
+"$py" tests/official/sdk_check.py "$EXTRA_ENV" | tee "$tmp/sdk.out"
+passed=$((passed + $(grep -c '^PASS ' "$tmp/sdk.out")))
+
+# --- the JS SDK -------------------------------------------------------------------------------------
+say "JS SDK (modal@$MODAL_JS_VERSION)"
+current="secrets for the JS checks (Python CLI)"
+modal_cli secret create js-a A=1 B=2 >/dev/null
+modal_cli secret create js-env E=1 --env "$EXTRA_ENV" >/dev/null
+current="tests/official/js_check.mjs"
+node tests/official/js_check.mjs "$jsdir" "$EXTRA_ENV" | tee "$tmp/js.out"
+passed=$((passed + $(grep -c '^PASS ' "$tmp/js.out")))
+
+# --- the server logged no secret --------------------------------------------------------------------
+current="no token secret or value in the server log"
+if grep -qF -- "$token_secret" "$tmp/server.log" || grep -qE 'changed|page_[0-9]' "$tmp/server.log"; then
+  echo "the server log holds a token secret or a secret value" >&2
+  exit 1
+fi
+pass "$current"
+
+printf 'official clients: %d passed, 0 failed\n' "$passed"
