@@ -27,13 +27,17 @@ rm -rf "$out"
 say "wasm-bindgen $have"
 wasm-bindgen --target web --out-dir "$out" --out-name modal_secrets "$raw_wasm"
 
-# The glue imports our error classes from a hashed snippets/ path; give them a stable name beside
-# the glue, so every entry imports the one same module.
-snippet=$(ls "$out"/snippets/*/src/js/errors.js)
-cp "$snippet" "$out/errors.js"
-sed -i -E "s#'\./snippets/[^']*/src/js/errors\.js'#'./errors.js'#" "$out/modal_secrets.js"
-grep -q "from './errors.js'" "$out/modal_secrets.js" || die "could not relink the errors.js snippet"
+# The glue imports our JS helpers (src/js/errors.js, host.js) from hashed snippets/ paths; give
+# each a stable name beside the glue, so every entry imports the one same module.
+for snippet in "$out"/snippets/*/src/js/*.js; do
+  name=$(basename "$snippet")
+  cp "$snippet" "$out/$name"
+  sed -i -E "/^import /s#([\"'])\./snippets/[^\"']*/src/js/$name([\"'])#\1./$name\2#g" "$out/modal_secrets.js"
+  grep -q "from ['\"]\./$name['\"]" "$out/modal_secrets.js" || die "could not relink the $name snippet"
+done
+grep -q "^import .*snippets/" "$out/modal_secrets.js" && die "the glue still imports a snippet"
 rm -rf "$out/snippets"
+cp src/js/api.js "$out/api.js"
 
 # --- 3. wasm-opt -----------------------------------------------------------------------------
 say "wasm-opt -Oz"
@@ -47,7 +51,7 @@ rm -rf "$pkg"
 mkdir -p "$pkg"
 cp src/js/node.js "$out/node-entry.js"
 node_modules/.bin/esbuild "$out/node-entry.js" --bundle --platform=node --format=cjs \
-  --target=node20 --log-level=warning --log-override:empty-import-meta=silent \
+  --target=node20 --log-level=warning --log-override:empty-import-meta=silent --log-override:duplicate-object-key=silent \
   --outfile="$pkg/node.cjs"
 cp "$out/modal_secrets_bg.wasm" "$pkg/"
 cp src/js/index.d.ts "$pkg/index.d.ts"

@@ -197,6 +197,8 @@ pub enum Malformed {
     TruncatedFrame { announced: u32, available: usize },
     #[error("a frame announces {announced} bytes, over the limit of {limit}")]
     FrameTooLarge { announced: u32, limit: usize },
+    #[error("the body is over the limit of {limit} bytes")]
+    BodyTooLarge { limit: usize },
     #[error("a frame is compressed, but no compression was negotiated")]
     Compressed,
     #[error("a frame has unknown flags 0x{0:02x}")]

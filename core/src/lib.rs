@@ -1,6 +1,7 @@
 //! The pure-Rust core of modal-secrets: Modal's wire messages, the gRPC-web codec, validation,
 //! dotenv, config and the retry policy. No JS, no I/O: everything here is tested natively.
 
+pub mod client;
 pub mod config;
 pub mod dotenv;
 pub mod error;

@@ -45,15 +45,15 @@ test("the internal error factory is not part of the API", () => {
 
 test("bad arguments to parseDotenv are InvalidErrors that name the argument", () => {
   const cases = [
-    [[5], "text must be a string, got number"],
+    [[5], "text must be a string, got a number"],
     [[undefined], "text must be a string, got undefined"],
     [[null], "text must be a string, got null"],
     [[["A=1"]], "text must be a string, got an array"],
-    [[Buffer.from("A=1")], "text must be a string, got object"],
-    [["A=1", 7], "options must be an object, got number"],
-    [["A=1", "env"], "options must be an object, got string"],
-    [["A=1", { env: "A=1" }], "options.env must be an object of strings, got string"],
-    [["A=1", { env: 3 }], "options.env must be an object of strings, got number"],
+    [[Buffer.from("A=1")], "text must be a string, got an object"],
+    [["A=1", 7], "options must be an object, got a number"],
+    [["A=1", "env"], "options must be an object, got a string"],
+    [["A=1", { env: "A=1" }], "options.env must be an object of strings, got a string"],
+    [["A=1", { env: 3 }], "options.env must be an object of strings, got a number"],
   ];
   for (const [args, message] of cases) {
     assert.throws(

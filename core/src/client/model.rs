@@ -1,0 +1,201 @@
+//! The client's values: what a secret handle stands for ([`Source`]), what the server said about a
+//! secret ([`SecretRecord`]), and checked key/value input ([`EnvDict`], [`Update`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::{Error, Malformed};
+use crate::proto;
+use crate::redact::Redacted;
+use crate::validate;
+
+/// Keys and values for a new secret. Keys are checked when it is built; values are kept out of
+/// every `Debug`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EnvDict(BTreeMap<String, Redacted<String>>);
+
+impl EnvDict {
+    /// Checks every key (`^[a-zA-Z_][a-zA-Z0-9_]*$`).
+    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Result<EnvDict, Error> {
+        let mut map = BTreeMap::new();
+        for (key, value) in pairs {
+            validate::env_key(&key)?;
+            map.insert(key, Redacted::new(value));
+        }
+        Ok(EnvDict(map))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn to_proto(&self) -> BTreeMap<String, String> {
+        self.0
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose().clone()))
+            .collect()
+    }
+}
+
+/// One change of `secret.update`: set `key` to `value`, or remove it when `value` is `None`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Update {
+    pub key: String,
+    pub value: Option<Redacted<String>>,
+}
+
+/// Every key of an update must be a valid key (removals too: no such key can exist).
+pub fn check_updates(updates: &[Update]) -> Result<(), Error> {
+    updates.iter().try_for_each(|u| validate::env_key(&u.key))
+}
+
+/// What a `Secret` handle stands for before it is hydrated.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// `Secret.fromName`: a lookup.
+    Name {
+        name: String,
+        /// `None`: the client's environment.
+        environment: Option<String>,
+        required_keys: Vec<String>,
+    },
+    /// `Secret.fromDict` and friends: an ephemeral secret made on hydration.
+    Dict(EnvDict),
+}
+
+impl Source {
+    /// A `fromName` source, checked as the lookup will check it, so a bad name fails at once.
+    pub fn name(
+        name: &str,
+        environment: Option<&str>,
+        required_keys: Vec<String>,
+    ) -> Result<Source, Error> {
+        validate::secret_name(name)?;
+        if let Some(env) = environment {
+            validate::environment_name(env)?;
+        }
+        for key in &required_keys {
+            validate::env_key(key)?;
+        }
+        Ok(Source::Name {
+            name: name.to_owned(),
+            environment: environment.map(str::to_owned),
+            required_keys,
+        })
+    }
+
+    /// The name, for a named source.
+    pub fn secret_name(&self) -> Option<&str> {
+        match self {
+            Source::Name { name, .. } => Some(name),
+            Source::Dict(_) => None,
+        }
+    }
+}
+
+/// A secret as the server describes it (never its values).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SecretRecord {
+    /// `st-…`
+    pub id: String,
+    /// `None` for an ephemeral secret.
+    pub name: Option<String>,
+    pub environment_name: String,
+    /// Key names, sorted.
+    pub keys: Vec<String>,
+    /// Unix seconds (fractional); 0 when the server gave none.
+    pub created_at: f64,
+    pub created_by: Option<String>,
+    /// Unix seconds, `None` when never used.
+    pub last_used_at: Option<f64>,
+}
+
+impl SecretRecord {
+    pub(crate) fn from_response(
+        response: proto::SecretGetOrCreateResponse,
+        asked_name: Option<&str>,
+    ) -> Result<SecretRecord, Error> {
+        if response.secret_id.is_empty() {
+            return Err(missing_id("SecretGetOrCreateResponse"));
+        }
+        let mut record =
+            SecretRecord::from_metadata(response.secret_id, response.metadata.unwrap_or_default());
+        if record.name.is_none() {
+            record.name = asked_name.map(str::to_owned);
+        }
+        Ok(record)
+    }
+
+    pub(crate) fn from_list_item(item: proto::SecretListItem) -> Result<SecretRecord, Error> {
+        if item.secret_id.is_empty() {
+            return Err(missing_id("SecretListItem"));
+        }
+        let has_metadata = item.metadata.is_some();
+        let mut record =
+            SecretRecord::from_metadata(item.secret_id, item.metadata.unwrap_or_default());
+        // Older servers fill only the item's own fields; take those where the metadata is silent.
+        if record.name.is_none() && !item.label.is_empty() {
+            record.name = Some(item.label);
+        }
+        if record.environment_name.is_empty() {
+            record.environment_name = item.environment_name;
+        }
+        if !has_metadata || record.created_at == 0.0 {
+            record.created_at = timestamp(item.created_at).unwrap_or(0.0);
+        }
+        if record.last_used_at.is_none() {
+            record.last_used_at = timestamp(item.last_used_at);
+        }
+        Ok(record)
+    }
+
+    pub(crate) fn from_metadata(id: String, metadata: proto::SecretMetadata) -> SecretRecord {
+        let creation = metadata.creation_info.unwrap_or_default();
+        let keys: BTreeSet<String> = metadata.keys.into_iter().collect();
+        SecretRecord {
+            id,
+            name: non_empty(metadata.name),
+            environment_name: metadata.environment_name,
+            keys: keys.into_iter().collect(),
+            created_at: timestamp(creation.created_at).unwrap_or(0.0),
+            created_by: non_empty(creation.created_by),
+            last_used_at: timestamp(metadata.last_used_at),
+        }
+    }
+
+    /// The keys after `updates` were applied.
+    pub fn apply(&mut self, updates: &[Update]) {
+        let mut keys: BTreeSet<String> = std::mem::take(&mut self.keys).into_iter().collect();
+        for u in updates {
+            if u.value.is_some() {
+                keys.insert(u.key.clone());
+            } else {
+                keys.remove(&u.key);
+            }
+        }
+        self.keys = keys.into_iter().collect();
+    }
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// A server's timestamp, if it is a usable one: finite and positive (0 means "none").
+fn timestamp(secs: f64) -> Option<f64> {
+    (secs.is_finite() && secs > 0.0).then_some(secs)
+}
+
+fn missing_id(message: &'static str) -> Error {
+    Error::Malformed(Malformed::BadMessage {
+        message,
+        reason: "it has no secret_id".to_owned(),
+    })
+}

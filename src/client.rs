@@ -1,0 +1,169 @@
+//! `ClientCore`: the Rust half of the JS `Client` (src/js/api.js), holding the core client with the
+//! token, plus the `fetch` and `onWarning` functions it was given. The token secret stays in wasm
+//! memory: no JS property ever holds it.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use modal_secrets_core::Redacted;
+use modal_secrets_core::client::{CallOptions, Client, Tuning};
+use modal_secrets_core::config::{self, ConfigOptions};
+use wasm_bindgen::prelude::*;
+
+use crate::args::{Opts, env_map};
+use crate::error::to_js;
+use crate::host::JsTransport;
+
+/// Options of `new Client()`; `Client.fromEnv()` also takes `env` and `profile`.
+const CLIENT_OPTIONS: &[&str] = &[
+    "serverUrl",
+    "tokenId",
+    "tokenSecret",
+    "environment",
+    "fetch",
+    "timeoutMs",
+    "maxRetries",
+    "maxThrottleWaitMs",
+    "onWarning",
+];
+const FROM_ENV_OPTIONS: &[&str] = &[
+    "serverUrl",
+    "tokenId",
+    "tokenSecret",
+    "environment",
+    "fetch",
+    "timeoutMs",
+    "maxRetries",
+    "maxThrottleWaitMs",
+    "onWarning",
+    "env",
+    "profile",
+];
+
+pub struct Inner {
+    pub client: Client,
+    fetch: JsValue,
+    on_warning: JsValue,
+}
+
+impl Inner {
+    /// A transport for one call with `signal`.
+    pub fn transport<'a>(&'a self, signal: &'a JsValue) -> JsTransport<'a> {
+        JsTransport {
+            fetch: &self.fetch,
+            on_warning: &self.on_warning,
+            signal,
+        }
+    }
+}
+
+#[wasm_bindgen(skip_typescript)]
+pub struct ClientCore {
+    pub(crate) inner: Rc<Inner>,
+}
+
+#[wasm_bindgen]
+impl ClientCore {
+    /// `new Client(options)` (`from_env` false: the options alone) or `Client.fromEnv(options)`
+    /// (`from_env` true: options over `env` — `options.env`, else `default_env` — over the
+    /// config file's text `toml`, if the host could read one).
+    pub fn create(
+        options: JsValue,
+        from_env: bool,
+        default_env: JsValue,
+        toml: Option<String>,
+    ) -> Result<ClientCore, JsValue> {
+        let (what, allowed) = if from_env {
+            ("Client.fromEnv", FROM_ENV_OPTIONS)
+        } else {
+            ("new Client", CLIENT_OPTIONS)
+        };
+        let opts = Opts::new(&options, what, allowed)?;
+        let config_options = ConfigOptions {
+            server_url: opts.string("serverUrl")?,
+            token_id: opts.string("tokenId")?,
+            token_secret: opts.string("tokenSecret")?.map(Redacted::new),
+            environment: opts.string("environment")?,
+            profile: if from_env {
+                opts.string("profile")?
+            } else {
+                None
+            },
+            max_throttle_wait: opts.millis("maxThrottleWaitMs")?,
+        };
+        let env = if !from_env {
+            HashMap::new()
+        } else if let Some(env) = opts.env("env")? {
+            env
+        } else if default_env.is_undefined() || default_env.is_null() {
+            HashMap::new()
+        } else {
+            env_map(&default_env, "the environment")?
+        };
+        let toml = if from_env { toml } else { None };
+        let config =
+            config::resolve(&config_options, &env, toml.as_deref()).map_err(|e| to_js(&e))?;
+        let tuning = Tuning {
+            timeout: opts.millis("timeoutMs")?,
+            max_retries: opts
+                .count("maxRetries")?
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        };
+        let client = Client::new(&config, tuning).map_err(|e| to_js(&e))?;
+        Ok(ClientCore {
+            inner: Rc::new(Inner {
+                client,
+                fetch: opts.function("fetch")?,
+                on_warning: opts.function("onWarning")?,
+            }),
+        })
+    }
+
+    #[wasm_bindgen(getter, js_name = serverUrl)]
+    pub fn server_url(&self) -> String {
+        self.inner.client.server_url().to_owned()
+    }
+
+    #[wasm_bindgen(getter, js_name = tokenId)]
+    pub fn token_id(&self) -> String {
+        self.inner.client.token_id().to_owned()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn environment(&self) -> String {
+        self.inner.client.environment().to_owned()
+    }
+
+    #[wasm_bindgen(getter, js_name = timeoutMs)]
+    pub fn timeout_ms(&self) -> Option<f64> {
+        self.inner
+            .client
+            .timeout()
+            .map(|t| t.as_secs_f64() * 1000.0)
+    }
+
+    #[wasm_bindgen(getter, js_name = maxRetries)]
+    pub fn max_retries(&self) -> u32 {
+        self.inner.client.retry_policy().max_retries
+    }
+}
+
+/// The per-call options every operation takes beside its own: `signal` and `timeoutMs`.
+pub fn call_options(opts: &Opts<'_>) -> Result<(CallOptions, JsValue), JsValue> {
+    let timeout = opts.millis("timeoutMs")?;
+    if let Some(t) = timeout {
+        modal_secrets_core::client::check_timeout(t, "timeoutMs").map_err(|e| to_js(&e))?;
+    }
+    Ok((CallOptions { timeout }, opts.signal("signal")?))
+}
+
+/// The config file's path (`MODAL_CONFIG_PATH`, else `~/.modal.toml`), for the Node entry.
+#[wasm_bindgen(js_name = configPath, skip_typescript)]
+pub fn config_path(env: JsValue, home: Option<String>) -> Result<Option<String>, JsValue> {
+    let env = if env.is_undefined() || env.is_null() {
+        HashMap::new()
+    } else {
+        env_map(&env, "the environment")?
+    };
+    Ok(config::config_path(&env, home.as_deref()))
+}

@@ -1,0 +1,130 @@
+// What the wasm asks of its JavaScript host (src/host.rs): one HTTP POST over `fetch`, a timer, a
+// clock and randomness. Only mechanics here: what to send, when to retry and how to read the
+// answer are decided in Rust. No Node API is used, so this runs in every runtime.
+
+// A failure of the transport, for Rust to turn into a typed error: kind is "connection",
+// "timeout", "aborted" or "too-large".
+function fail(kind, message = "") {
+  return { modalTransportFailure: kind, message };
+}
+
+// Why fetch failed, in a few words (undici hides the reason in `cause`): never a header value.
+function describe(error) {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? error.cause : undefined;
+  const code = cause?.code ?? error.code;
+  let text = error.message || error.name;
+  if (cause?.message && !text.includes(cause.message)) text += `: ${cause.message}`;
+  else if (code && !text.includes(code)) text += ` (${code})`;
+  return text;
+}
+
+// Reads at most `limit` bytes of the body; a longer one is refused without reading it all.
+async function readBody(response, limit) {
+  const declared = Number(response.headers.get("content-length"));
+  if (declared > limit) {
+    await response.body?.cancel().catch(() => {});
+    throw fail("too-large");
+  }
+  if (!response.body || typeof response.body.getReader !== "function") {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.length > limit) throw fail("too-large");
+    return bytes;
+  }
+  const reader = response.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw fail("too-large");
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
+}
+
+// POSTs `body` to `url` and resolves to [status, [name, value, ...], body bytes]. `headers` is a
+// flat [name, value, ...] list; `timeoutMs` < 0 means none; `signal` is the caller's AbortSignal.
+export async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBodyBytes) {
+  const doFetch = fetchFn ?? globalThis.fetch;
+  if (typeof doFetch !== "function") {
+    throw fail("connection", "this runtime has no global fetch; pass { fetch } to new Client()");
+  }
+  if (signal?.aborted) throw fail("aborted");
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer =
+    timeoutMs >= 0
+      ? setTimeout(() => {
+          timedOut = true;
+          controller.abort();
+        }, timeoutMs)
+      : undefined;
+  const onAbort = () => controller.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const requestHeaders = new Headers();
+    for (let i = 0; i + 1 < headers.length; i += 2) requestHeaders.append(headers[i], headers[i + 1]);
+    const response = await doFetch(url, {
+      method: "POST",
+      headers: requestHeaders,
+      body,
+      signal: controller.signal,
+    });
+    const bytes = await readBody(response, maxBodyBytes);
+    const responseHeaders = [];
+    response.headers.forEach((value, name) => responseHeaders.push(name, value));
+    return [response.status, responseHeaders, bytes];
+  } catch (error) {
+    if (error?.modalTransportFailure) throw error;
+    if (timedOut) throw fail("timeout");
+    if (signal?.aborted) throw fail("aborted");
+    throw fail("connection", describe(error));
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+// Resolves after `ms`, or rejects at once when `signal` aborts.
+export function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(fail("aborted"));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(fail("aborted"));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+// Milliseconds from a monotonic clock where there is one.
+export function now() {
+  return globalThis.performance?.now() ?? Date.now();
+}
+
+// 16 random bytes (crypto.getRandomValues exists in Node 20, browsers, workers, Deno and Bun).
+export function randomBytes() {
+  return globalThis.crypto.getRandomValues(new Uint8Array(16));
+}
+
+// A server's warning (x-modal-warning): to the client's onWarning, else console.warn.
+export function warn(onWarning, message) {
+  if (typeof onWarning === "function") onWarning(message);
+  else console.warn(`modal-secrets: the server warns: ${message}`);
+}
