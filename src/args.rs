@@ -26,6 +26,14 @@ pub fn type_name(value: &JsValue) -> String {
     }
 }
 
+/// A number as JS prints it (Rust's float formatting would cost kilobytes of wasm).
+fn number_text(value: &JsValue) -> String {
+    js_sys::Number::from(value.clone())
+        .to_string(10)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
 /// A required string argument.
 pub fn string(value: &JsValue, what: &str) -> Result<String, JsValue> {
     value
@@ -130,12 +138,14 @@ impl<'a> Opts<'a> {
             return Ok(None);
         }
         match v.as_f64() {
+            // Whole microseconds; `as` saturates, so this cannot panic.
             Some(ms) if ms.is_finite() && ms >= 0.0 => {
-                Ok(Some(Duration::from_secs_f64(ms.min(1e15) / 1000.0)))
+                Ok(Some(Duration::from_micros((ms.min(1e15) * 1000.0) as u64)))
             }
-            Some(ms) => Err(invalid(format!(
-                "{}: options.{key} must be a finite number of milliseconds ≥ 0, got {ms}",
-                self.what
+            Some(_) => Err(invalid(format!(
+                "{}: options.{key} must be a finite number of milliseconds ≥ 0, got {}",
+                self.what,
+                number_text(&v)
             ))),
             None => Err(self.bad(key, "a number of milliseconds", &v)),
         }
@@ -156,9 +166,10 @@ impl<'a> Opts<'a> {
             {
                 Ok(Some(n as u64))
             }
-            Some(n) => Err(invalid(format!(
-                "{}: options.{key} must be a whole number ≥ 0, got {n}",
-                self.what
+            Some(_) => Err(invalid(format!(
+                "{}: options.{key} must be a whole number ≥ 0, got {}",
+                self.what,
+                number_text(&v)
             ))),
             None => Err(self.bad(key, "a whole number", &v)),
         }

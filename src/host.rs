@@ -79,7 +79,8 @@ impl Transport for JsTransport<'_> {
     }
 
     fn now(&self) -> Duration {
-        Duration::from_secs_f64(now().max(0.0) / 1000.0)
+        // Whole microseconds: `as` saturates (and maps NaN to 0), so this cannot panic.
+        Duration::from_micros((now() * 1000.0) as u64)
     }
 
     fn random_bytes(&self) -> [u8; 16] {

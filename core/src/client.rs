@@ -367,10 +367,23 @@ impl Client {
                  send fewer or smaller values"
             )));
         }
+        let body = grpc_web::encode_request(request)?;
+        let reply = self.call_bytes(t, method, &body, opts).await?;
+        Resp::decode_reply(&reply)
+    }
+
+    /// The retry loop of [`Client::call`], on bytes. Not generic over the message types, so the
+    /// wasm holds one copy of it rather than one per method.
+    async fn call_bytes(
+        &self,
+        t: &impl Transport,
+        method: &str,
+        body: &[u8],
+        opts: CallOptions,
+    ) -> Result<Vec<u8>, Error> {
         if let Some(t) = opts.timeout {
             check_timeout(t, "timeoutMs")?;
         }
-        let body = grpc_web::encode_request(request)?;
         let url = format!("{}{}", self.server_url, grpc_web::method_path(method));
         let idempotency_key = uuid_v4(t.random_bytes());
         let timeout = opts.timeout.or(self.timeout);
@@ -396,7 +409,7 @@ impl Client {
                 .post(Request {
                     url: &url,
                     headers: &headers,
-                    body: &body,
+                    body,
                     timeout: remaining,
                 })
                 .await;
@@ -414,7 +427,7 @@ impl Client {
                         t.warn(warning);
                     }
                     match decoded.outcome {
-                        Ok(bytes) => return Resp::decode_reply(bytes),
+                        Ok(bytes) => return Ok(bytes.to_vec()),
                         Err(error) => error,
                     }
                 }
@@ -476,8 +489,8 @@ pub fn check_timeout(timeout: Duration, what: &str) -> Result<(), Error> {
     if timeout.is_zero() || timeout > MAX_TIMEOUT {
         return Err(Error::invalid(format!(
             "{what} must be between 1 and {} ms, got {} ms",
-            MAX_TIMEOUT.as_millis(),
-            timeout.as_millis()
+            MAX_TIMEOUT.as_millis() as u64,
+            u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)
         )));
     }
     Ok(())

@@ -247,7 +247,7 @@ pub enum Error {
     #[error("could not reach the Modal server: {0}")]
     Connection(String),
     /// The call ran out of its `timeoutMs`.
-    #[error("timed out after {} ms", .0.as_millis())]
+    #[error("timed out after {} ms", u64::try_from(.0.as_millis()).unwrap_or(u64::MAX))]
     Timeout(Duration),
     /// The caller's `AbortSignal` fired.
     #[error("the call was aborted")]

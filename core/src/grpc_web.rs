@@ -107,12 +107,15 @@ pub fn request_headers(meta: &CallMeta<'_>) -> RequestHeaders {
         ("x-retry-attempt", meta.attempt.to_string()),
     ];
     if meta.attempt > 0 {
-        headers.push((
-            "x-retry-delay",
-            format!("{:.3}", meta.since_first.as_secs_f64()),
-        ));
+        headers.push(("x-retry-delay", seconds_text(meta.since_first)));
     }
     RequestHeaders(headers)
+}
+
+/// `1.234`: seconds with milliseconds, without float formatting (which costs kilobytes of wasm).
+fn seconds_text(d: Duration) -> String {
+    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
 /// An HTTP response as the transport received it. Header names may be in any case; a header that

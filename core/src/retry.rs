@@ -108,7 +108,8 @@ pub fn retry_after_from_secs(secs: f32) -> Duration {
     if secs.is_nan() || secs <= 0.0 {
         return Duration::ZERO;
     }
-    Duration::from_secs_f32(secs.min(MAX_SECS))
+    // Whole microseconds; `as` saturates, and the value is in range anyway.
+    Duration::from_micros((secs.min(MAX_SECS) * 1e6) as u64)
 }
 
 #[cfg(test)]

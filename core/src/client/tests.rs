@@ -365,8 +365,8 @@ fn a_throttle_stops_at_max_throttle_wait() {
     let t = Script::new((0..10).map(|_| Step::Answer(throttled(8, 0.3))));
     let error = run(client.lookup(&t, "db", None, &[], opts())).unwrap_err();
     assert_eq!(error.code(), Code::ResourceExhausted);
-    assert_eq!(error.retry_after(), Some(Duration::from_secs_f32(0.3)));
-    assert_eq!(*t.slept.borrow(), vec![Duration::from_secs_f32(0.3); 3]);
+    assert_eq!(error.retry_after(), Some(Duration::from_millis(300)));
+    assert_eq!(*t.slept.borrow(), vec![Duration::from_millis(300); 3]);
 }
 
 #[test]
