@@ -29,7 +29,7 @@ pub fn type_name(value: &JsValue) -> String {
 /// A number as JS prints it (Rust's float formatting would cost kilobytes of wasm).
 fn number_text(value: &JsValue) -> String {
     js_sys::Number::from(value.clone())
-        .to_string(10)
+        .to_string_with_radix(10)
         .map(String::from)
         .unwrap_or_default()
 }
