@@ -23,6 +23,225 @@ export interface ParseDotenvOptions {
  */
 export function parseDotenv(text: string, options?: ParseDotenvOptions): Record<string, string | null>;
 
+// ---- Client -------------------------------------------------------------------------------------
+
+/** Options of {@link Client}. Every one is optional; `new Client()` reads nothing else. */
+export interface ClientOptions {
+  /**
+   * The Modal API, or a modal-secrets-server (`http://127.0.0.1:8787`), or a gateway in front of
+   * Modal for browsers and workers. `http://` or `https://`, optionally with a path. Default:
+   * `https://api.modal.com`.
+   */
+  serverUrl?: string;
+  /** The token id, `ak-…`. */
+  tokenId?: string;
+  /** The token secret, `as-…`. Kept in WebAssembly memory; never printed or serialised. */
+  tokenSecret?: string;
+  /** The environment calls use when they name none. Default: the workspace's default (`""`). */
+  environment?: string;
+  /**
+   * The `fetch` to send requests with: a proxy's, a service binding's (`env.GATEWAY.fetch`), or a
+   * test's. Default: the global `fetch`.
+   */
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  /** Give up on a call (retries and waits included) after this many ms. Default: no limit. */
+  timeoutMs?: number;
+  /** Retries of a transient failure (UNAVAILABLE, INTERNAL, … or no answer). Default: 3. */
+  maxRetries?: number;
+  /**
+   * The longest total wait for a call the server throttles (RPCRetryPolicy), in ms; `0` never
+   * waits. Default: no cap (Modal's `max_throttle_wait`).
+   */
+  maxThrottleWaitMs?: number;
+  /** Receives the server's warnings (`x-modal-warning`). Default: `console.warn`. */
+  onWarning?: (message: string) => void;
+}
+
+/** Options of {@link Client.fromEnv}: explicit values win over the environment and the file. */
+export interface FromEnvOptions extends ClientOptions {
+  /**
+   * Where the `MODAL_*` variables come from (`MODAL_SERVER_URL`, `MODAL_TOKEN_ID`,
+   * `MODAL_TOKEN_SECRET`, `MODAL_ENVIRONMENT`, `MODAL_PROFILE`, `MODAL_CONFIG_PATH`,
+   * `MODAL_MAX_THROTTLE_WAIT`), e.g. a worker's `env`. Default: `process.env` in Node, else none.
+   */
+  env?: Record<string, unknown>;
+  /** The profile of `~/.modal.toml` to use (as `MODAL_PROFILE`). */
+  profile?: string;
+}
+
+/**
+ * A connection to Modal (or a compatible server): where, as whom, how patiently. Printing or
+ * serialising a client shows its URL, token id and environment, never the token secret.
+ *
+ * @example
+ * const client = new Client({ serverUrl: "http://127.0.0.1:8787", tokenId: "ak-…", tokenSecret: "as-…" });
+ */
+export class Client {
+  /** @throws {AuthError} without a token id and secret. @throws {InvalidError} for a bad option. */
+  constructor(options?: ClientOptions);
+  /**
+   * A client configured as Modal's own clients are: options, then `MODAL_*` variables, then the
+   * active profile of `~/.modal.toml` (Node only; `MODAL_CONFIG_PATH` moves it).
+   * Operations given no `client` use `Client.fromEnv()`, made once.
+   */
+  static fromEnv(options?: FromEnvOptions): Client;
+  readonly serverUrl: string;
+  readonly tokenId: string;
+  /** `""` is the workspace's default environment. */
+  readonly environment: string;
+  readonly timeoutMs: number | undefined;
+  readonly maxRetries: number;
+  toJSON(): { serverUrl: string; tokenId: string; environment: string };
+}
+
+// ---- Secret ---------------------------------------------------------------------------------------
+
+/** Options every network call takes. */
+export interface CallOptions {
+  /** The client to use. Default: `Client.fromEnv()`. */
+  client?: Client;
+  /** Aborts the call: the request in flight and any wait between retries. Rejects with {@link TimeoutError} (code `CANCELLED`). */
+  signal?: AbortSignal;
+  /** This call's limit in ms, overriding the client's `timeoutMs`. */
+  timeoutMs?: number;
+}
+
+/** Keys and values of a secret. Keys match `^[a-zA-Z_][a-zA-Z0-9_]*$`. */
+export type EnvDict = Record<string, string>;
+
+export interface FromNameOptions {
+  /** Default: the client's environment. */
+  environmentName?: string;
+  /** Keys the secret must have; hydrating fails with {@link ConflictError} if one is missing. */
+  requiredKeys?: string[];
+  /** The client that hydrates it (else the one given to `hydrate`, else the default). */
+  client?: Client;
+}
+
+export interface FromDotenvOptions {
+  /** The file to look for. Default: `.env`. */
+  filename?: string;
+}
+
+export interface FromLocalEnvironOptions {
+  /** Where to read the variables. Default: `process.env` (Node); required elsewhere. */
+  env?: Record<string, unknown>;
+}
+
+export interface InfoOptions extends CallOptions {
+  /** Ask the server again rather than use what hydration returned. Default: false. */
+  refresh?: boolean;
+}
+
+/** What {@link Secret.info} returns (Modal's `SecretInfo`). */
+export interface SecretInfo {
+  /** `null` for a secret made from values. */
+  name: string | null;
+  createdAt: Date;
+  createdBy: string | null;
+  environmentName: string;
+  /** `null` when never used. */
+  lastUsed: Date | null;
+}
+
+export interface CreateOptions extends CallOptions {
+  /** Leave an existing secret of that name untouched instead of failing with {@link AlreadyExistsError}. */
+  allowExisting?: boolean;
+  /** Default: the client's environment. */
+  environmentName?: string;
+}
+
+export interface ListOptions extends CallOptions {
+  /** At most this many secrets. Default: all. */
+  maxObjects?: number;
+  /** Only secrets created before this moment: a `Date`, a date string, or ms since the epoch. */
+  createdBefore?: Date | string | number;
+  /** Default: the client's environment. */
+  environmentName?: string;
+}
+
+export interface DeleteOptions extends CallOptions {
+  /** Do nothing when the secret does not exist, instead of failing with {@link NotFoundError}. */
+  allowMissing?: boolean;
+  /** Default: the client's environment. */
+  environmentName?: string;
+}
+
+/**
+ * A Modal Secret, as in Modal's Python `modal.Secret`. Made by the static functions (no public
+ * constructor); a handle is "hydrated" once the server has been asked (lookup or create), which
+ * happens on first use or through {@link Secret.hydrate}. Values are write-only: nothing returns
+ * them, and printing a secret shows only its name, id and key names.
+ */
+export class Secret {
+  private constructor();
+
+  /**
+   * A named secret, looked up lazily on first use.
+   * @throws {InvalidError} for an invalid name, environment or key (at once, not on first use).
+   * @example
+   * const secret = await Secret.fromName("db-credentials").hydrate();
+   * console.log(secret.keys);
+   */
+  static fromName(name: string, options?: FromNameOptions): Secret;
+  /** An ephemeral secret holding these values, created on hydration. `null` / `undefined` values are left out. */
+  static fromDict(envDict?: Record<string, string | null | undefined>): Secret;
+  /**
+   * An ephemeral secret from a `.env` file, found as Modal finds it: `filename` in the directory
+   * of `path` (a file or directory; default the working directory) or the nearest one above.
+   * Parsed as python-dotenv does (`${VAR}` from earlier keys, then `process.env`); a key without a
+   * value becomes `""`. Node, Deno and Bun only.
+   * @throws {NotFoundError} when no such file exists (Modal would make an empty secret).
+   */
+  static fromDotenv(path?: string | URL, options?: FromDotenvOptions): Secret;
+  /** An ephemeral secret from `.env` text (see {@link parseDotenv}); a key without a value becomes `""`. */
+  static fromDotenvText(text: string, options?: ParseDotenvOptions): Secret;
+  /** An ephemeral secret from these environment variables. @throws {InvalidError} if one is not set. */
+  static fromLocalEnviron(keys: string[], options?: FromLocalEnvironOptions): Secret;
+
+  /** The name; `undefined` for a secret made from values. */
+  readonly name: string | undefined;
+  /** `st-…` once hydrated, else `undefined`. */
+  readonly objectId: string | undefined;
+  /** The key names (sorted) once hydrated, else `undefined`. */
+  readonly keys: string[] | undefined;
+  readonly isHydrated: boolean;
+
+  /** Looks the secret up (or creates an ephemeral one); does nothing once hydrated. Resolves to this secret. */
+  hydrate(options?: CallOptions): Promise<this>;
+  /** Created at / by, environment, last used. Hydrates first if needed. */
+  info(options?: InfoOptions): Promise<SecretInfo>;
+  /**
+   * Sets keys (a string value) and removes keys (`null`), in one call; other keys stay.
+   * @example
+   * await Secret.fromName("api").update({ TOKEN: "new", OLD_TOKEN: null });
+   */
+  update(envDict: Record<string, string | null>, options?: CallOptions): Promise<void>;
+  toJSON(): { name: string | undefined; objectId: string | undefined; keys: string[] | undefined };
+
+  /** Named secrets of a workspace (Modal's `Secret.objects`). */
+  static readonly objects: SecretManager;
+}
+
+/** The functions of {@link Secret.objects}. */
+export interface SecretManager {
+  /**
+   * Creates a named secret.
+   * @throws {AlreadyExistsError} if the name is taken (unless `allowExisting`).
+   */
+  create(name: string, envDict: EnvDict, options?: CreateOptions): Promise<void>;
+  /** Every named secret of an environment, newest first, hydrated (fetched 100 at a time). */
+  list(options?: ListOptions): Promise<Secret[]>;
+  /**
+   * Like {@link SecretManager.list}, one at a time as pages arrive.
+   * @example
+   * for await (const secret of Secret.objects.iterate()) console.log(secret.name);
+   */
+  iterate(options?: ListOptions): AsyncIterableIterator<Secret>;
+  /** Deletes a named secret. @throws {NotFoundError} if it does not exist (unless `allowMissing`). */
+  delete(name: string, options?: DeleteOptions): Promise<void>;
+}
+
 /** gRPC status names, as in `error.code`. */
 export type StatusCode =
   | "CANCELLED"

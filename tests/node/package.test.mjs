@@ -62,26 +62,85 @@ test("CJS: require('modal-secrets'), sharing one instance with ESM", () => {
   assert.deepEqual(JSON.parse(run("node", ["cjs.cjs"], app)), { out: { X: "y" }, same: true });
 });
 
-test("TypeScript accepts the types, from ESM and from CommonJS", () => {
+test("TypeScript accepts the whole API, from ESM and from CommonJS, and rejects misuse", () => {
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
-  const source = `import { parseDotenv, ModalError, ConflictError, InvalidError } from "modal-secrets";
+  // Type-checked only (never run): every export, function and option of the package.
+  const source = `import {
+  Client, Secret, parseDotenv, ModalError, InvalidError, ConflictError, NotFoundError,
+  AlreadyExistsError, AuthError, PermissionDeniedError, ResourceExhaustedError, ServiceError,
+  UnimplementedError, InternalError, DataLossError, ConnectionError, TimeoutError,
+  type SecretInfo, type ClientOptions, type ListOptions,
+} from "modal-secrets";
 const values: Record<string, string | null> = parseDotenv("A=1", { env: { B: "2" } });
 const e: InvalidError = new ConflictError("x");
 const code: string = (e as ModalError).code;
-export { values, code };
+const retryAfter: number | undefined = e.retryAfter;
+const retryable: boolean = e.retryable;
+const options: ClientOptions = {
+  serverUrl: "http://127.0.0.1:8787", tokenId: "ak-1", tokenSecret: "as-1", environment: "dev",
+  fetch: (url, init) => fetch(url, init), timeoutMs: 5000, maxRetries: 2, maxThrottleWaitMs: 1000,
+  onWarning: (message: string) => console.warn(message),
+};
+const client = new Client(options);
+const fromEnv: Client = Client.fromEnv({ env: { MODAL_TOKEN_ID: "ak-1" }, profile: "p", timeoutMs: 1 });
+const url: string = client.serverUrl + client.tokenId + client.environment + String(client.maxRetries);
+const t: number | undefined = client.timeoutMs;
+async function all(signal: AbortSignal): Promise<void> {
+  const call = { client, signal, timeoutMs: 1000 };
+  const s = Secret.fromName("db", { environmentName: "dev", requiredKeys: ["A"], client });
+  const hydrated: Secret = await s.hydrate(call);
+  const id: string | undefined = hydrated.objectId;
+  const keys: string[] | undefined = hydrated.keys;
+  const name: string | undefined = hydrated.name;
+  const isHydrated: boolean = hydrated.isHydrated;
+  const info: SecretInfo = await s.info({ ...call, refresh: true });
+  const created: Date = info.createdAt;
+  const lastUsed: Date | null = info.lastUsed;
+  const by: string | null = info.createdBy;
+  await s.update({ A: "1", B: null }, call);
+  await Secret.fromDict({ A: "1", B: undefined, C: null }).hydrate();
+  await Secret.fromDotenv().hydrate();
+  await Secret.fromDotenv(".", { filename: ".env.local" }).hydrate();
+  await Secret.fromDotenv(new URL("file:///tmp/")).hydrate();
+  await Secret.fromDotenvText("A=1", { env: { X: "1" } }).hydrate();
+  await Secret.fromLocalEnviron(["HOME"], { env: { HOME: "/" } }).hydrate();
+  await Secret.objects.create("db", { A: "1" }, { ...call, allowExisting: true, environmentName: "dev" });
+  const listOptions: ListOptions = { ...call, maxObjects: 10, createdBefore: new Date(), environmentName: "" };
+  const list: Secret[] = await Secret.objects.list(listOptions);
+  await Secret.objects.list({ createdBefore: "2025-01-01" });
+  for await (const each of Secret.objects.iterate({ maxObjects: 5 })) console.log(each.name, each.toJSON());
+  await Secret.objects.delete("db", { ...call, allowMissing: true, environmentName: "dev" });
+  const errors: ModalError[] = [
+    new NotFoundError("x"), new AlreadyExistsError("x"), new AuthError("x"), new PermissionDeniedError("x"),
+    new ResourceExhaustedError("x"), new ServiceError("x"), new UnimplementedError("x"), new InternalError("x"),
+    new DataLossError("x"), new ConnectionError("x"), new TimeoutError("x"),
+  ];
+  console.log(id, keys, name, isHydrated, created, lastUsed, by, list, errors);
+}
+export { values, code, retryAfter, retryable, fromEnv, url, t, all };
 `;
   writeFileSync(join(app, "use.mts"), source);
   writeFileSync(join(app, "use.cts"), source);
-  // A misuse must be caught, or the check proves nothing.
-  writeFileSync(join(app, "misuse.mts"), `import { parseDotenv } from "modal-secrets";\nparseDotenv(42);\n`);
-  const common = ["--strict", "--noEmit", "--module", "node16", "--moduleResolution", "node16"];
+  // Each misuse must be caught, or the check proves nothing.
+  const misuses = {
+    "misuse-arg.mts": `import { parseDotenv } from "modal-secrets";\nparseDotenv(42);\n`,
+    "misuse-option.mts": `import { Secret } from "modal-secrets";\nSecret.fromName("db", { environment: "dev" });\n`,
+    "misuse-client.mts": `import { Client } from "modal-secrets";\nnew Client({ tokenID: "ak-1" });\n`,
+    "misuse-value.mts": `import { Secret } from "modal-secrets";\nawait Secret.objects.create("db", { A: 1 });\n`,
+    "misuse-ctor.mts": `import { Secret } from "modal-secrets";\nnew Secret();\n`,
+    "misuse-list.mts": `import { Secret } from "modal-secrets";\nawait Secret.objects.list({ maxObjects: "10" });\n`,
+  };
+  for (const [file, text] of Object.entries(misuses)) writeFileSync(join(app, file), text);
+  const common = ["--strict", "--noEmit", "--module", "node16", "--moduleResolution", "node16", "--target", "es2022", "--lib", "es2022,dom"];
   run("node", [tsc, ...common, "use.mts", "use.cts"], app);
-  let failed = "";
-  try {
-    run("node", [tsc, ...common, "misuse.mts"], app);
-  } catch (err) {
-    failed = err.stdout;
+  for (const file of Object.keys(misuses)) {
+    let failed = "";
+    try {
+      run("node", [tsc, ...common, file], app);
+    } catch (err) {
+      failed = err.stdout;
+    }
+    assert.match(failed, new RegExp(`${file.replace(".", "\\.")}.*error TS\\d+`), `${file} must not type-check`);
   }
-  assert.match(failed, /misuse\.mts.*TS2345/);
   assert.ok(readFileSync(join(app, "node_modules", "modal-secrets", "index.d.ts"), "utf8").includes("parseDotenv"));
 });
