@@ -158,10 +158,25 @@ impl SecretCore {
         dict_secret(pairs)
     }
 
-    /// `Secret.fromLocalEnviron(keys, { env })`: each key must be set in `env`.
+    /// `Secret.fromLocalEnviron(keys, { env })`: each key must be set in `options.env`, else in
+    /// `default_env` (the runtime's `process.env`).
     #[wasm_bindgen(js_name = fromLocalEnviron)]
-    pub fn from_local_environ(keys: JsValue, env: JsValue) -> Result<SecretCore, JsValue> {
+    pub fn from_local_environ(
+        keys: JsValue,
+        options: JsValue,
+        default_env: JsValue,
+    ) -> Result<SecretCore, JsValue> {
         let what = "Secret.fromLocalEnviron";
+        let opts = Opts::new(&options, what, &["env"])?;
+        let env = match opts.get("env") {
+            v if v.is_undefined() => default_env,
+            v => v,
+        };
+        if env.is_undefined() || env.is_null() {
+            return Err(invalid(format!(
+                "{what}: this runtime has no process.env; pass {{ env }}"
+            )));
+        }
         if !Array::is_array(&keys) {
             return Err(invalid(format!(
                 "{what}: keys must be an array of variable names, got {}",

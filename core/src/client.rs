@@ -299,16 +299,7 @@ impl Client {
         opts: CallOptions,
     ) -> Result<(), Error> {
         check_updates(updates)?;
-        let request = proto::SecretUpdateRequest {
-            secret_id: secret_id.to_owned(),
-            updates: updates
-                .iter()
-                .map(|u| proto::secret_update_request::Update {
-                    key: u.key.clone(),
-                    value: u.value.as_ref().map(|v| v.expose().clone()),
-                })
-                .collect(),
-        };
+        let request = model::update_request(secret_id, updates);
         let _: () = self.call(t, "SecretUpdate", &request, opts).await?;
         Ok(())
     }
@@ -360,13 +351,7 @@ impl Client {
         request: &Req,
         opts: CallOptions,
     ) -> Result<Resp, Error> {
-        let len = request.encoded_len();
-        if len > MAX_REQUEST_BYTES {
-            return Err(Error::invalid(format!(
-                "the request is {len} bytes, over the limit of {MAX_REQUEST_BYTES} bytes (4 MiB); \
-                 send fewer or smaller values"
-            )));
-        }
+        check_request_size(request.encoded_len())?;
         let body = grpc_web::encode_request(request)?;
         let reply = self.call_bytes(t, method, &body, opts).await?;
         Resp::decode_reply(&reply)
@@ -483,6 +468,17 @@ reply!(
     proto::WorkspaceNameLookupResponse,
     proto::AuthTokenGetResponse
 );
+
+/// A request message of `len` bytes must fit [`MAX_REQUEST_BYTES`].
+fn check_request_size(len: usize) -> Result<(), Error> {
+    if len > MAX_REQUEST_BYTES {
+        return Err(Error::invalid(format!(
+            "the request is {len} bytes, over the limit of {MAX_REQUEST_BYTES} bytes (4 MiB); \
+             send fewer or smaller values"
+        )));
+    }
+    Ok(())
+}
 
 /// A timeout must be positive and at most [`MAX_TIMEOUT`].
 pub fn check_timeout(timeout: Duration, what: &str) -> Result<(), Error> {

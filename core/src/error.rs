@@ -189,7 +189,7 @@ impl ErrorKind {
 /// Why a server's answer could not be read as gRPC-web.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Malformed {
-    #[error("content-type is {0:?}, not application/grpc-web")]
+    #[error("content-type is {0}, not application/grpc-web")]
     WrongContentType(String),
     #[error("a frame header needs 5 bytes, {0} left")]
     TruncatedFrameHeader(usize),
@@ -209,7 +209,7 @@ pub enum Malformed {
     BadTrailers,
     #[error("no grpc-status in headers or trailers")]
     MissingStatus,
-    #[error("grpc-status {0:?} is not a number")]
+    #[error("grpc-status {0} is not a number")]
     BadStatus(String),
     #[error("status OK but no response message")]
     MissingMessage,

@@ -3,9 +3,14 @@
 // does the work. What lives here is JS-only mechanics: private fields, the default client, async
 // iteration, and how objects print (never a token secret or a value).
 //
-// An entry calls `configureRuntime` with what its runtime can do (read process.env, files), then
-// re-exports the public names. Nothing here runs wasm when the module is evaluated, so an entry may
-// initialise the wasm after importing this module.
+// An entry calls `configureRuntime` with what its runtime can do (read process.env, files) and
+// `setReady` with its wasm loading, then re-exports the public names. Nothing here runs wasm when the
+// module is evaluated, so an entry may initialise the wasm after importing this module.
+//
+// Entries that cannot load the wasm synchronously (browsers, ./slim) never use top-level await:
+// async functions wait for the wasm themselves, and the synchronous ones (`new Client`,
+// `Secret.fromName`, …) defer their Rust half to the first async use when called before it is
+// ready. Only `parseDotenv`, which returns its result at once, needs `await ready` first there.
 import {
   ClientCore,
   SecretCore,
@@ -14,13 +19,76 @@ import {
   deleteSecret,
   parseDotenv,
 } from "./modal_secrets.js";
-import { InvalidError } from "./errors.js";
+import { InvalidError, ModalError } from "./errors.js";
 
-export { parseDotenv };
+export { parseDotenvChecked as parseDotenv };
 export * from "./errors.js";
 
 const INSPECT = Symbol.for("nodejs.util.inspect.custom");
 const PRIVATE = Symbol("modal-secrets private");
+
+// ---- Loading ----------------------------------------------------------------------------------------
+
+let isReady = false;
+let loading; // the entry's loading promise, once it has started one
+let settle;
+/** Resolves once the wasm is loaded (at once in Node, Deno, Bun and workerd). */
+export const ready = new Promise((resolve, reject) => {
+  settle = { resolve, reject };
+});
+ready.catch(() => {}); // a load failure is reported by the calls that wait for it
+
+/** For entries: `true` when the wasm is loaded, or the promise of its loading. */
+export function setReady(load) {
+  loading = Promise.resolve(load).then(
+    () => {
+      isReady = true;
+      settle.resolve();
+    },
+    (error) => {
+      const failure = new ModalError(`modal-secrets could not load its WebAssembly module: ${error?.message ?? error}`, {
+        code: "UNAVAILABLE",
+        retryable: false,
+        cause: error,
+      });
+      settle.reject(failure);
+      throw failure;
+    },
+  );
+  loading.catch(() => {});
+  if (load === true) isReady = true;
+}
+
+function notLoaded() {
+  return new ModalError(
+    "modal-secrets: the WebAssembly module is not loaded yet: `await ready` (or, with the ./slim " +
+      "entry, `await initialize(...)`) before calling this synchronously",
+    { code: "FAILED_PRECONDITION", retryable: false },
+  );
+}
+
+/** Waits for the wasm (a no-op once loaded). */
+async function loaded() {
+  if (isReady) return;
+  if (!loading) throw notLoaded();
+  await loading;
+}
+
+/** `make()` now if the wasm is loaded, else a thunk for the first async use. */
+function now(make) {
+  return isReady ? make() : make;
+}
+
+/** The value of `now(make)`, made if it was deferred (the wasm is loaded by then). */
+function made(value) {
+  return typeof value === "function" ? value() : value;
+}
+
+/** parseDotenv answers at once, so it cannot wait. */
+function parseDotenvChecked(text, options) {
+  if (!isReady) throw notLoaded();
+  return parseDotenv(text, options);
+}
 
 // What the runtime offers; entries fill it in (see node.js).
 const runtime = {
@@ -55,7 +123,17 @@ const clientCores = new WeakMap();
 let defaultClient;
 
 function coreOf(client) {
-  return clientCores.get(client);
+  let core = clientCores.get(client);
+  if (typeof core === "function") {
+    core = core();
+    clientCores.set(client, core);
+  }
+  return core;
+}
+
+/** The client's core for getters: `undefined` while the wasm is loading. */
+function peek(client) {
+  return isReady ? coreOf(client) : undefined;
 }
 
 /** The client for a call: `client` if given (it must be a Client), else the default one. */
@@ -70,32 +148,32 @@ function clientFor(client, what) {
 
 export class Client {
   constructor(options) {
-    clientCores.set(this, ClientCore.create(options, false, undefined, undefined));
+    clientCores.set(this, now(() => ClientCore.create(options, false, undefined, undefined)));
   }
 
   static fromEnv(options) {
     checkOptions(options, "Client.fromEnv");
     const env = options?.env ?? runtime.env();
-    const core = ClientCore.create(options, true, env, runtime.readConfig(env));
+    const toml = runtime.readConfig(env);
     const client = Object.create(Client.prototype);
-    clientCores.set(client, core);
+    clientCores.set(client, now(() => ClientCore.create(options, true, env, toml)));
     return client;
   }
 
   get serverUrl() {
-    return coreOf(this).serverUrl;
+    return peek(this)?.serverUrl;
   }
   get tokenId() {
-    return coreOf(this).tokenId;
+    return peek(this)?.tokenId;
   }
   get environment() {
-    return coreOf(this).environment;
+    return peek(this)?.environment;
   }
   get timeoutMs() {
-    return coreOf(this).timeoutMs;
+    return peek(this)?.timeoutMs;
   }
   get maxRetries() {
-    return coreOf(this).maxRetries;
+    return peek(this)?.maxRetries;
   }
 
   toJSON() {
@@ -113,11 +191,14 @@ export class Client {
 // ---- Secret ------------------------------------------------------------------------------------
 
 export class Secret {
+  // A SecretCore, or a thunk making it (see `now`).
   #core;
   // The client given to fromName, until one hydrates the secret; then that one.
   #client;
+  // The name given to fromName, shown while the wasm is loading.
+  #name;
 
-  constructor(key, core, client) {
+  constructor(key, core, client, name) {
     if (key !== PRIVATE) {
       throw new TypeError(
         "Secret has no public constructor: use Secret.fromName, fromDict, fromDotenv, " +
@@ -126,21 +207,32 @@ export class Secret {
     }
     this.#core = core;
     this.#client = client;
+    this.#name = typeof name === "string" ? name : undefined;
+  }
+
+  // The SecretCore (the wasm is loaded when this is called from an async method).
+  #made() {
+    if (typeof this.#core === "function") this.#core = this.#core();
+    return this.#core;
+  }
+
+  #peek() {
+    return isReady ? this.#made() : undefined;
   }
 
   static fromName(name, options) {
     checkOptions(options, "Secret.fromName");
-    const core = SecretCore.fromName(name, options);
+    const core = now(() => SecretCore.fromName(name, options));
     const client = options?.client == null ? undefined : clientFor(options.client, "Secret.fromName");
-    return new Secret(PRIVATE, core, client);
+    return new Secret(PRIVATE, core, client, name);
   }
 
   static fromDict(envDict) {
-    return new Secret(PRIVATE, SecretCore.fromDict(envDict));
+    return new Secret(PRIVATE, now(() => SecretCore.fromDict(envDict)));
   }
 
   static fromDotenvText(text, options) {
-    return new Secret(PRIVATE, SecretCore.fromDotenvText(text, options, "Secret.fromDotenvText"));
+    return new Secret(PRIVATE, now(() => SecretCore.fromDotenvText(text, options, "Secret.fromDotenvText")));
   }
 
   static fromDotenv(path, options) {
@@ -152,56 +244,55 @@ export class Secret {
       );
     }
     const { text, env } = runtime.readDotenv(path, options);
-    return new Secret(PRIVATE, SecretCore.fromDotenvText(text, { env }, "Secret.fromDotenv"));
+    return new Secret(PRIVATE, now(() => SecretCore.fromDotenvText(text, { env }, "Secret.fromDotenv")));
   }
 
   static fromLocalEnviron(keys, options) {
-    checkOptions(options, "Secret.fromLocalEnviron");
-    const env = options?.env ?? runtime.env();
-    if (env === undefined) {
-      throw invalid("Secret.fromLocalEnviron: this runtime has no process.env; pass { env }");
-    }
-    return new Secret(PRIVATE, SecretCore.fromLocalEnviron(keys, env));
+    const env = runtime.env();
+    return new Secret(PRIVATE, now(() => SecretCore.fromLocalEnviron(keys, options, env)));
   }
 
   /** The secret's name (`undefined` for one made from values). */
   get name() {
-    return this.#core.name;
+    return isReady ? this.#peek().name : this.#name;
   }
   /** `st-…` once hydrated, else `undefined`. */
   get objectId() {
-    return this.#core.objectId;
+    return this.#peek()?.objectId;
   }
   /** The key names once hydrated, else `undefined`. */
   get keys() {
-    return this.#core.keys;
+    return this.#peek()?.keys;
   }
   get isHydrated() {
-    return this.#core.hydrated;
+    return this.#peek()?.hydrated ?? false;
   }
 
   // The client for a call on this secret: the one that hydrated it, else the given or default one.
   #clientFor(options, what) {
-    if (this.#core.hydrated && this.#client) return this.#client;
+    if (this.#made().hydrated && this.#client) return this.#client;
     checkOptions(options, what);
     this.#client = clientFor(options?.client ?? this.#client, what);
     return this.#client;
   }
 
   async hydrate(options) {
+    await loaded();
     const client = this.#clientFor(options, "secret.hydrate");
-    await this.#core.hydrate(coreOf(client), options);
+    await this.#made().hydrate(coreOf(client), options);
     return this;
   }
 
   async info(options) {
+    await loaded();
     const client = this.#clientFor(options, "secret.info");
-    return this.#core.info(coreOf(client), options);
+    return this.#made().info(coreOf(client), options);
   }
 
   async update(envDict, options) {
+    await loaded();
     const client = this.#clientFor(options, "secret.update");
-    await this.#core.update(coreOf(client), envDict, options);
+    await this.#made().update(coreOf(client), envDict, options);
   }
 
   toJSON() {
@@ -218,6 +309,7 @@ export class Secret {
   static objects = Object.freeze({
     /** Creates a named secret. */
     async create(name, envDict, options) {
+      await loaded();
       checkOptions(options, "Secret.objects.create");
       const client = clientFor(options?.client, "Secret.objects.create");
       await createSecret(coreOf(client), name, envDict, options);
@@ -237,6 +329,7 @@ export class Secret {
 
     /** Deletes a named secret (a lookup, then a delete by id). */
     async delete(name, options) {
+      await loaded();
       checkOptions(options, "Secret.objects.delete");
       const client = clientFor(options?.client, "Secret.objects.delete");
       await deleteSecret(coreOf(client), name, options);
@@ -245,6 +338,7 @@ export class Secret {
 }
 
 async function* listing(options, what) {
+  await loaded();
   checkOptions(options, what);
   const client = clientFor(options?.client, what);
   const pages = ListingCore.create(coreOf(client), options, what);

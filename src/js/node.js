@@ -7,9 +7,10 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initSync, configPath } from "./modal_secrets.js";
-import { configureRuntime, InvalidError, NotFoundError } from "./api.js";
+import { configureRuntime, setReady, InvalidError, NotFoundError } from "./api.js";
 
 initSync({ module: readFileSync(join(__dirname, "modal_secrets_bg.wasm")) });
+setReady(true);
 
 function invalid(message) {
   return new InvalidError(message, { code: "INVALID_ARGUMENT", retryable: false });
@@ -99,6 +100,7 @@ export {
   Client,
   Secret,
   parseDotenv,
+  ready,
   ModalError,
   InvalidError,
   ConflictError,

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use prost::Message;
+
 use crate::error::{Error, Malformed};
 use crate::proto;
 use crate::redact::Redacted;
@@ -51,9 +53,27 @@ pub struct Update {
     pub value: Option<Redacted<String>>,
 }
 
-/// Every key of an update must be a valid key (removals too: no such key can exist).
+/// Every key of an update must be a valid key (removals too: no such key can exist), and the
+/// request must fit the size limit: checked before anything is sent, even the lookup that
+/// hydrating a `fromName` secret needs first.
 pub fn check_updates(updates: &[Update]) -> Result<(), Error> {
-    updates.iter().try_for_each(|u| validate::env_key(&u.key))
+    updates.iter().try_for_each(|u| validate::env_key(&u.key))?;
+    // The id is not known yet; `st-` ids are 25 bytes, so 64 is a safe allowance.
+    super::check_request_size(update_request("", updates).encoded_len() + 64)
+}
+
+/// The SecretUpdate request for `updates`.
+pub(crate) fn update_request(secret_id: &str, updates: &[Update]) -> proto::SecretUpdateRequest {
+    proto::SecretUpdateRequest {
+        secret_id: secret_id.to_owned(),
+        updates: updates
+            .iter()
+            .map(|u| proto::secret_update_request::Update {
+                key: u.key.clone(),
+                value: u.value.as_ref().map(|v| v.expose().clone()),
+            })
+            .collect(),
+    }
 }
 
 /// What a `Secret` handle stands for before it is hydrated.
