@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Modal's official clients against modal-secrets-server (issue 3, "done when" 2): the Python CLI and
-# SDK (pip modal==1.6.4) and the JS SDK (npm modal@0.11.1), over http://127.0.0.1:PORT (h2c).
+# SDK (pip modal==1.6.4) and the JS SDK (npm modal@0.11.1), over http://127.0.0.1:PORT (h2c); then this
+# package (the built pkg/) and the Python SDK on the same secrets (issue 4, "done when" 6).
 #
 # Installs the clients under target/ (a venv in target/official-venv, else `pip install --target`;
 # node_modules in target/official-js; never into the repository's package.json), builds the release
@@ -257,6 +258,13 @@ modal_cli secret create js-env E=1 --env "$EXTRA_ENV" >/dev/null
 current="tests/official/js_check.mjs"
 node tests/official/js_check.mjs "$jsdir" "$EXTRA_ENV" | tee "$tmp/js.out"
 passed=$((passed + $(grep -c '^PASS ' "$tmp/js.out")))
+
+# --- this package and the Python SDK on the same secrets (issue 4, "done when" 6) -----------------
+say "interop: this package (pkg/) and the Python SDK (modal $MODAL_PY_VERSION)"
+current="tests/official/interop.mjs"
+[ -f pkg/node.mjs ] || { echo "pkg/node.mjs is missing: run npm run build" >&2; exit 1; }
+node tests/official/interop.mjs "$py" "$EXTRA_ENV" | tee "$tmp/interop.out"
+passed=$((passed + $(grep -c '^PASS ' "$tmp/interop.out")))
 
 # --- the server logged no secret --------------------------------------------------------------------
 current="no token secret or value in the server log"

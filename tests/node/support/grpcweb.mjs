@@ -1,0 +1,321 @@
+// Test-only wire helpers: a tiny protobuf encoder/decoder for the messages of WIRE.md, gRPC-web
+// framing, and a scripted gRPC-web server (node:http) that answers each request as a test says.
+//
+// This fake server is the one place where the suites use a mock: it exists to produce faults and
+// malformed answers the real server never gives. Where a test needs real answers around a fault,
+// the fake forwards requests to the real server (pass-through proxy).
+import http from "node:http";
+
+// ---- protobuf ----------------------------------------------------------------------------------
+
+function varint(n) {
+  let v = BigInt(n);
+  if (v < 0n) v += 1n << 64n;
+  const out = [];
+  do {
+    let byte = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v) byte |= 0x80;
+    out.push(byte);
+  } while (v);
+  return Buffer.from(out);
+}
+
+const tag = (no, wire) => varint((no << 3) | wire);
+const len = (no, bytes) => Buffer.concat([tag(no, 2), varint(bytes.length), bytes]);
+
+/** Field encoders: each returns the bytes of one field. */
+export const pb = {
+  string: (no, s) => len(no, Buffer.from(s, "utf8")),
+  bytes: (no, b) => len(no, Buffer.from(b)),
+  message: (no, ...parts) => len(no, Buffer.concat(parts)),
+  int: (no, n) => Buffer.concat([tag(no, 0), varint(n)]),
+  double: (no, x) => {
+    const b = Buffer.alloc(8);
+    b.writeDoubleLE(x);
+    return Buffer.concat([tag(no, 1), b]);
+  },
+  float: (no, x) => {
+    const b = Buffer.alloc(4);
+    b.writeFloatLE(x);
+    return Buffer.concat([tag(no, 5), b]);
+  },
+};
+
+/** Decodes one message into [{ no, wire, value }] (value: number, bigint-free; Buffer for wire 2). */
+export function decodeFields(buf) {
+  const fields = [];
+  let i = 0;
+  const readVarint = () => {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (i >= buf.length) throw new Error("truncated varint");
+      const b = buf[i++];
+      result |= BigInt(b & 0x7f) << shift;
+      if (!(b & 0x80)) return result;
+      shift += 7n;
+    }
+  };
+  while (i < buf.length) {
+    const key = Number(readVarint());
+    const no = key >> 3;
+    const wire = key & 7;
+    let value;
+    if (wire === 0) value = Number(BigInt.asIntN(64, readVarint()));
+    else if (wire === 1) {
+      value = buf.readDoubleLE(i);
+      i += 8;
+    } else if (wire === 5) {
+      value = buf.readFloatLE(i);
+      i += 4;
+    } else if (wire === 2) {
+      const n = Number(readVarint());
+      value = buf.subarray(i, i + n);
+      i += n;
+    } else throw new Error(`wire type ${wire}`);
+    fields.push({ no, wire, value });
+  }
+  return fields;
+}
+
+const str = (fields, no) => fields.filter((f) => f.no === no).map((f) => f.value.toString("utf8"));
+const one = (fields, no) => fields.find((f) => f.no === no)?.value;
+
+/** The message of a request body (strips the 5-byte frame header, checking it). */
+export function requestMessage(body) {
+  const b = Buffer.from(body);
+  if (b.length < 5 || b[0] !== 0 || b.readUInt32BE(1) !== b.length - 5) {
+    throw new Error(`not one uncompressed gRPC-web frame: ${b.length} bytes`);
+  }
+  return b.subarray(5);
+}
+
+/** SecretGetOrCreateRequest → { name, environment, type, envDict, requiredKeys }. */
+export function decodeGetOrCreate(body) {
+  const f = decodeFields(requestMessage(body));
+  const envDict = {};
+  for (const entry of f.filter((x) => x.no === 5)) {
+    const e = decodeFields(entry.value);
+    envDict[str(e, 1)[0] ?? ""] = str(e, 2)[0] ?? "";
+  }
+  return {
+    name: str(f, 1)[0] ?? "",
+    environment: str(f, 3)[0] ?? "",
+    type: one(f, 4) ?? 0,
+    envDict,
+    requiredKeys: str(f, 7),
+  };
+}
+
+/** SecretListRequest → { environment, maxObjects, createdBefore }. */
+export function decodeList(body) {
+  const f = decodeFields(requestMessage(body));
+  const page = one(f, 2);
+  const p = page ? decodeFields(page) : [];
+  return { environment: str(f, 1)[0] ?? "", maxObjects: one(p, 1) ?? 0, createdBefore: one(p, 2) ?? 0 };
+}
+
+/** SecretUpdateRequest → { secretId, updates: [{ key, value (undefined = remove) }] }. */
+export function decodeUpdate(body) {
+  const f = decodeFields(requestMessage(body));
+  return {
+    secretId: str(f, 1)[0] ?? "",
+    updates: f
+      .filter((x) => x.no === 2)
+      .map((u) => {
+        const g = decodeFields(u.value);
+        return { key: str(g, 1)[0] ?? "", value: str(g, 2)[0] };
+      }),
+  };
+}
+
+/** SecretMetadata bytes. */
+export function metadata({ name = "", keys = [], environment = "main", createdAt = 0, createdBy = "", lastUsed = 0 } = {}) {
+  return Buffer.concat([
+    name ? pb.string(1, name) : Buffer.alloc(0),
+    pb.message(2, createdAt ? pb.double(1, createdAt) : Buffer.alloc(0), createdBy ? pb.string(2, createdBy) : Buffer.alloc(0)),
+    ...keys.map((k) => pb.string(3, k)),
+    environment ? pb.string(4, environment) : Buffer.alloc(0),
+    lastUsed ? pb.double(5, lastUsed) : Buffer.alloc(0),
+  ]);
+}
+
+/** SecretGetOrCreateResponse bytes. */
+export function getOrCreateResponse({ id = "st-fakefakefakefakefake01", ...meta } = {}) {
+  return Buffer.concat([id ? pb.string(1, id) : Buffer.alloc(0), pb.message(2, metadata(meta))]);
+}
+
+/** SecretListResponse bytes from items { id, name, createdAt, keys }. */
+export function listResponse(items) {
+  return Buffer.concat(
+    items.map((it) =>
+      pb.message(
+        1,
+        pb.string(1, it.name),
+        pb.double(2, it.createdAt),
+        pb.string(4, "main"),
+        pb.string(5, it.id),
+        pb.message(6, metadata({ name: it.name, keys: it.keys ?? [], createdAt: it.createdAt, createdBy: "w" })),
+      ),
+    ),
+  );
+}
+
+/** base64 of RPCStatus { code, message, details: [Any(RPCRetryPolicy { retry_after_secs })] }. */
+export function retryPolicyDetails(retryAfterSecs, code = 8, typeUrl = "type.modal.com/modal.client.RPCRetryPolicy") {
+  const policy = pb.float(1, retryAfterSecs);
+  const any = Buffer.concat([pb.string(1, typeUrl), pb.bytes(2, policy)]);
+  return Buffer.concat([pb.int(1, code), pb.string(2, "slow down"), pb.message(3, any)]).toString("base64");
+}
+
+// ---- gRPC-web framing --------------------------------------------------------------------------
+
+export const GRPC_WEB = "application/grpc-web+proto";
+
+/** One frame: flags byte, 4-byte big-endian length (or `announced`), payload. */
+export function frame(payload, { flags = 0, announced } = {}) {
+  const head = Buffer.alloc(5);
+  head[0] = flags;
+  head.writeUInt32BE(announced ?? payload.length, 1);
+  return Buffer.concat([head, Buffer.from(payload)]);
+}
+
+/** A trailer frame from `name: value` pairs (an object) or raw text/bytes. */
+export function trailerFrame(trailers) {
+  const text =
+    typeof trailers === "string" || Buffer.isBuffer(trailers)
+      ? trailers
+      : Object.entries(trailers)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join("");
+  return frame(Buffer.from(text), { flags: 0x80 });
+}
+
+// ---- responders: (req, res, entry) => void | Promise ---------------------------------------------
+
+/** 200 with the message and an OK trailer frame. */
+export const ok = (message, { headers = {}, trailers = {} } = {}) => (req, res) => {
+  res.writeHead(200, { "content-type": GRPC_WEB, ...headers });
+  res.end(Buffer.concat([frame(message), trailerFrame({ "grpc-status": 0, ...trailers })]));
+};
+
+/** A non-OK gRPC status, in a trailer frame or (trailersOnly) in the HTTP headers. */
+export const status = (code, message = "", { details, trailersOnly = false, headers = {} } = {}) => (req, res) => {
+  const t = { "grpc-status": code, "grpc-message": encodeURIComponent(message) };
+  if (details) t["grpc-status-details-bin"] = details;
+  if (trailersOnly) {
+    res.writeHead(200, { "content-type": GRPC_WEB, ...t, ...headers });
+    res.end();
+  } else {
+    res.writeHead(200, { "content-type": GRPC_WEB, ...headers });
+    res.end(trailerFrame(t));
+  }
+};
+
+/** Any HTTP answer. */
+export const raw = (code, headers, body = Buffer.alloc(0)) => (req, res) => {
+  res.writeHead(code, headers);
+  res.end(body);
+};
+
+/** `responder` after `ms` (skipped if the client went away meanwhile). */
+export const after = (ms, responder) => (req, res, entry) =>
+  new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      if (!entry.aborted) Promise.resolve(responder(req, res, entry)).then(resolve, resolve);
+      else resolve();
+    }, ms);
+    res.once("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+/** Never answers. */
+export const hang = () => () => {};
+
+/** Drops the connection without an answer. */
+export const destroy = () => (req) => req.socket.destroy();
+
+// ---- the scripted server --------------------------------------------------------------------------
+
+/**
+ * A gRPC-web server on 127.0.0.1:0. Each request takes the next responder of the queue (`push`);
+ * when the queue is empty, `fallback` answers (by default: forward to `upstream` if given, else
+ * UNIMPLEMENTED). Every request is recorded in `requests`: { index, at, path, method, headers, body,
+ * aborted (the client closed before the answer was complete), closedAt }.
+ */
+export async function startFaultServer({ upstream } = {}) {
+  const requests = [];
+  const queue = [];
+  const forward = async (req, res, entry) => {
+    const headers = {};
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (!["host", "content-length", "connection", "keep-alive"].includes(k)) headers[k] = v;
+    }
+    const answer = await fetch(upstream + req.url, { method: "POST", headers, body: entry.body });
+    const body = Buffer.from(await answer.arrayBuffer());
+    const out = {};
+    answer.headers.forEach((v, k) => {
+      if (!["content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"].includes(k)) out[k] = v;
+    });
+    res.writeHead(answer.status, out);
+    res.end(body);
+  };
+  const fake = {
+    requests,
+    url: "",
+    fallback: upstream ? forward : status(12, "no script for this request"),
+    forward,
+    /** Queues responders for the next requests, in order. */
+    push(...responders) {
+      queue.push(...responders);
+      return fake;
+    },
+    /** Forgets queued responders and recorded requests. */
+    reset() {
+      queue.length = 0;
+      requests.length = 0;
+      fake.fallback = upstream ? forward : status(12, "no script for this request");
+    },
+    /** The gRPC methods called, in order. */
+    methods: () => requests.map((r) => r.path.split("/").pop()),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  const server = http.createServer(async (req, res) => {
+    const entry = { index: requests.length, at: performance.now(), path: req.url, method: req.method, headers: req.headers, aborted: false };
+    requests.push(entry);
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    entry.body = Buffer.concat(chunks);
+    res.once("close", () => {
+      entry.closedAt = performance.now();
+      if (!res.writableFinished) entry.aborted = true;
+    });
+    const responder = queue.length ? queue.shift() : fake.fallback;
+    try {
+      await responder(req, res, entry);
+    } catch (error) {
+      entry.error = error;
+      if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+      res.end(String(error));
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  fake.url = `http://127.0.0.1:${server.address().port}`;
+  return fake;
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then closed). */
+export async function closedPort() {
+  const s = http.createServer();
+  await new Promise((resolve) => s.listen(0, "127.0.0.1", resolve));
+  const { port } = s.address();
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
