@@ -37,7 +37,12 @@ for snippet in "$out"/snippets/*/src/js/*.js; do
 done
 grep -q "^import .*snippets/" "$out/modal_secrets.js" && die "the glue still imports a snippet"
 rm -rf "$out/snippets"
-cp src/js/api.js "$out/api.js"
+# The rest of the JS (api.js, files.js, the entries) beside the glue; errors.js and host.js came
+# through the snippets above.
+for file in src/js/*.js; do
+  name=$(basename "$file")
+  [ -e "$out/$name" ] || cp "$file" "$out/$name"
+done
 
 # --- 3. wasm-opt -----------------------------------------------------------------------------
 say "wasm-opt -Oz"
@@ -49,10 +54,15 @@ node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
 # --- 4. the package --------------------------------------------------------------------------
 rm -rf "$pkg"
 mkdir -p "$pkg"
-cp src/js/node.js "$out/node-entry.js"
-node_modules/.bin/esbuild "$out/node-entry.js" --bundle --platform=node --format=cjs \
+# Node: one CommonJS file (readable stack traces, so not minified); node.mjs re-exports it.
+node_modules/.bin/esbuild "$out/node.js" --bundle --platform=node --format=cjs \
   --target=node20 --log-level=warning --log-override:empty-import-meta=silent --log-override:duplicate-object-key=silent \
   --outfile="$pkg/node.cjs"
+# Every other runtime: ES modules sharing one minified chunk and the one .wasm (see DESIGN.md and
+# write-package.mjs for which entry serves which runtime).
+node_modules/.bin/esbuild "$out"/{browser,workerd,deno,bun,slim}.js --bundle --splitting \
+  --format=esm --minify --keep-names --target=es2022 --supported:import-source=true --log-level=warning --log-override:duplicate-object-key=silent \
+  --external:./modal_secrets_bg.wasm --chunk-names='shared-[hash]' --outdir="$pkg"
 cp "$out/modal_secrets_bg.wasm" "$pkg/"
 cp src/js/index.d.ts "$pkg/index.d.ts"
 node scripts/write-package.mjs "$pkg"

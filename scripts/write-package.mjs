@@ -27,15 +27,41 @@ const manifest = {
   engines: { node: ">=20" },
   types: "./index.d.ts",
   main: "./node.cjs",
-  module: "./node.mjs",
+  module: "./browser.js",
+  browser: "./browser.js",
+  // Conditions in the order runtimes and bundlers match them: types first; workerd (wrangler and
+  // miniflare set it) before browser (they set that too); deno and bun before node (both also
+  // claim node); a universal default last.
   exports: {
     ".": {
       types: "./index.d.ts",
+      workerd: "./workerd.js",
+      browser: "./browser.js",
+      deno: "./deno.js",
+      bun: "./bun.js",
       node: { import: "./node.mjs", require: "./node.cjs" },
+      default: "./browser.js",
     },
+    "./slim": { types: "./slim.d.ts", default: "./slim.js" },
+    "./modal_secrets_bg.wasm": "./modal_secrets_bg.wasm",
     "./package.json": "./package.json",
   },
-  files: ["node.cjs", "node.mjs", "modal_secrets_bg.wasm", "index.d.ts", "README.md", "LICENSE"],
+  sideEffects: ["./browser.js", "./workerd.js", "./deno.js", "./bun.js", "./node.cjs", "./node.mjs"],
+  files: ["*.js", "*.cjs", "*.mjs", "*.wasm", "*.d.ts", "README.md", "LICENSE"],
 };
 writeFileSync(join(pkgDir, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
 for (const file of ["README.md", "LICENSE"]) copyFileSync(join(root, file), join(pkgDir, file));
+writeFileSync(
+  join(pkgDir, "slim.d.ts"),
+  `// Types of modal-secrets/slim: the whole API, loaded by initialize().
+export * from "./index.js";
+/**
+ * Loads the package's WebAssembly: a WebAssembly.Module (instantiated synchronously), the .wasm's
+ * bytes, or a URL / Response to fetch it from (\`import.meta.resolve("modal-secrets/modal_secrets_bg.wasm")\`).
+ * Calls made before it wait for it; calling it again does nothing.
+ */
+export function initialize(
+  moduleOrBytesOrUrl: WebAssembly.Module | BufferSource | URL | string | Response | Promise<Response>,
+): Promise<void>;
+`,
+);

@@ -1,0 +1,45 @@
+// Deno. The .wasm is a source-phase import (a WebAssembly.Module, with no read permission needed),
+// instantiated synchronously. Files and variables go through Deno's own API, so the permissions
+// are the usual ones: --allow-env for MODAL_* variables, --allow-read for ~/.modal.toml and .env.
+import source wasm from "./modal_secrets_bg.wasm";
+import { initSync, setReady, configureRuntime, fileRuntime, posix } from "./internal.js";
+import { InvalidError } from "./public.js";
+
+initSync({ module: wasm });
+setReady(true);
+
+// Missing is `undefined`; any other failure (a permission refused) is reported, not hidden.
+function stat(path) {
+  try {
+    return Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+function env() {
+  try {
+    return Deno.env.toObject();
+  } catch (error) {
+    throw new InvalidError(`modal-secrets needs --allow-env to read MODAL_* variables (${error.name}); or pass { env }`, {
+      code: "INVALID_ARGUMENT",
+    });
+  }
+}
+
+configureRuntime(
+  fileRuntime({
+    readBytes: (path) => (stat(path)?.isFile ? Deno.readFileSync(path) : undefined),
+    isDirectory: (path) => stat(path)?.isDirectory,
+    resolve: (path) => posix.resolve(path, Deno.cwd()),
+    dirname: posix.dirname,
+    join: posix.join,
+    fromFileUrl: (url) => decodeURIComponent(url.pathname),
+    cwd: () => Deno.cwd(),
+    home: () => env().HOME,
+    env,
+  }),
+);
+
+export * from "./public.js";

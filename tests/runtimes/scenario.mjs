@@ -1,0 +1,35 @@
+// The scenario every runtime runs against the local server (tests/runtimes/run.mjs): create,
+// fromName + hydrate, list, update, info, delete, and one typed error. `pkg` is the package as
+// that runtime imported it; the result is plain JSON for the harness to check.
+export async function scenario(pkg, { serverUrl, tokenId, tokenSecret, name }) {
+  const { Client, Secret, NotFoundError, ModalError } = pkg;
+  const client = new Client({ serverUrl, tokenId, tokenSecret, timeoutMs: 20_000 });
+  const steps = [];
+  await Secret.objects.create(name, { A: "1", B: "2" }, { client });
+  steps.push("create");
+  const secret = await Secret.fromName(name, { client }).hydrate();
+  steps.push("hydrate");
+  const listed = (await Secret.objects.list({ client })).map((s) => s.name);
+  steps.push("list");
+  await secret.update({ C: "3", A: null });
+  steps.push("update");
+  const info = await secret.info({ refresh: true });
+  steps.push("info");
+  await Secret.objects.delete(name, { client });
+  steps.push("delete");
+  let error;
+  try {
+    await Secret.fromName(name, { client }).hydrate();
+  } catch (e) {
+    error = { notFound: e instanceof NotFoundError, modal: e instanceof ModalError, name: e.name, code: e.code };
+  }
+  return {
+    steps,
+    objectId: secret.objectId,
+    keys: secret.keys,
+    listed,
+    info: { name: info.name, createdAt: info.createdAt instanceof Date, environmentName: info.environmentName },
+    error,
+    parsed: pkg.parseDotenv("X=${Y:-z}"),
+  };
+}
