@@ -94,6 +94,7 @@ async fn start_in(dir: &tempfile::TempDir, allow_origins: Vec<String>) -> Runnin
 fn new_token(running: &Running, workspace: &str) -> Token {
     let token = running
         .store()
+        .expect("a local server")
         .create_token(workspace)
         .expect("token created");
     Token {
