@@ -232,7 +232,10 @@ async fn forward(
 /// The method of `/modal.client.ModalClient/<Method>`, if it is a plain identifier: no other
 /// service, no `/`, `.`, `%` or anything else that could make another path upstream.
 fn method_name(path: &str) -> Option<&str> {
-    let method = path.strip_prefix('/')?.strip_prefix(SERVICE)?.strip_prefix('/')?;
+    let method = path
+        .strip_prefix('/')?
+        .strip_prefix(SERVICE)?
+        .strip_prefix('/')?;
     let mut bytes = method.bytes();
     let first = bytes.next()?;
     (first.is_ascii_alphabetic()
@@ -504,9 +507,18 @@ mod tests {
     #[test]
     fn upstream_urls() {
         let ok = |url: &str| Upstream::parse(url).map(|u| u.origin());
-        assert_eq!(ok("https://api.modal.com").unwrap(), "https://api.modal.com");
-        assert_eq!(ok("https://api.modal.com/").unwrap(), "https://api.modal.com");
-        assert_eq!(ok("http://127.0.0.1:8787").unwrap(), "http://127.0.0.1:8787");
+        assert_eq!(
+            ok("https://api.modal.com").unwrap(),
+            "https://api.modal.com"
+        );
+        assert_eq!(
+            ok("https://api.modal.com/").unwrap(),
+            "https://api.modal.com"
+        );
+        assert_eq!(
+            ok("http://127.0.0.1:8787").unwrap(),
+            "http://127.0.0.1:8787"
+        );
         assert_eq!(ok("http://[::1]:8787").unwrap(), "http://[::1]:8787");
         assert!(Upstream::parse("https://api.modal.com").unwrap().is_tls());
         for bad in [
@@ -528,7 +540,10 @@ mod tests {
             method_name("/modal.client.ModalClient/SecretList"),
             Some("SecretList")
         );
-        assert_eq!(method_name("/modal.client.ModalClient/Foo_2"), Some("Foo_2"));
+        assert_eq!(
+            method_name("/modal.client.ModalClient/Foo_2"),
+            Some("Foo_2")
+        );
         for bad in [
             "/modal.client.ModalClient/",
             "/modal.client.ModalClient/../x",
@@ -567,10 +582,12 @@ mod tests {
     #[test]
     fn header_filters() {
         let mut headers = HeaderMap::new();
-        headers.insert("connection", HeaderValue::from_static("keep-alive, x-secret-hop"));
-        let forwarded = |name: &'static str| {
-            forwarded_request_header(&HeaderName::from_static(name), &headers)
-        };
+        headers.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, x-secret-hop"),
+        );
+        let forwarded =
+            |name: &'static str| forwarded_request_header(&HeaderName::from_static(name), &headers);
         for name in [
             "x-modal-token-id",
             "x-modal-token-secret",
@@ -603,7 +620,12 @@ mod tests {
         let returned = |name: &'static str| {
             returned_response_header(&HeaderName::from_static(name), &HeaderMap::new())
         };
-        for name in ["grpc-status", "grpc-message", "grpc-status-details-bin", "x-modal-warning"] {
+        for name in [
+            "grpc-status",
+            "grpc-message",
+            "grpc-status-details-bin",
+            "x-modal-warning",
+        ] {
             assert!(returned(name), "{name}");
         }
         for name in [

@@ -122,7 +122,11 @@ fn serve_www_and_pkg_flags_and_stop_with_parent() {
         std::ffi::OsStr::new(&parent),
     ]);
     server.read_lines(2);
-    assert!(server.log.contains("dashboard files from"), "{}", server.log);
+    assert!(
+        server.log.contains("dashboard files from"),
+        "{}",
+        server.log
+    );
     assert!(server.log.contains("no package files"), "{}", server.log);
 
     // Still running after a few of its parent checks; and serving --www.
