@@ -295,8 +295,9 @@ pub fn forwarded_request_header(name: &HeaderName, headers: &HeaderMap) -> bool 
 /// Whether the response header from the upstream goes back to the caller. Everything does except
 /// hop-by-hop headers, `Content-Length` (gRPC-web adds a trailer frame to the body), and what would
 /// apply the upstream's policies to the gateway's own origin: `Set-Cookie`, `Alt-Svc`,
-/// `Strict-Transport-Security` and `Access-Control-*` (CORS is the gateway's: its CORS layer
-/// answers for its allowed origins).
+/// `Strict-Transport-Security`, `Access-Control-*` and `Vary` (CORS is the gateway's: its CORS
+/// layer answers for its allowed origins and sets its own `Vary`; an answer to a POST is never
+/// cached, so the upstream's `Vary` has nothing to say to the caller).
 pub fn returned_response_header(name: &HeaderName, headers: &HeaderMap) -> bool {
     const DROPPED: &[&str] = &[
         "connection",
@@ -309,6 +310,7 @@ pub fn returned_response_header(name: &HeaderName, headers: &HeaderMap) -> bool 
         "set-cookie",
         "alt-svc",
         "strict-transport-security",
+        "vary",
     ];
     const DROPPED_PREFIXES: &[&str] = &["proxy-", "access-control-"];
     let name = name.as_str();
@@ -351,8 +353,9 @@ fn deadline_exceeded() -> Status {
     Status::deadline_exceeded("the upstream did not answer within the call's grpc-timeout")
 }
 
-/// A call the upstream never answered: its connection could not be made or broke. UNAVAILABLE,
-/// which clients retry; the cause is named (connection refused, DNS, TLS, …), never the request.
+/// A call the upstream never answered: its connection could not be made, or broke, or the stream
+/// was reset before the answer's headers. UNAVAILABLE, which clients retry; the cause is named
+/// (connection refused, DNS, TLS, reset, …), never anything of the request.
 fn upstream_error(origin: &str, error: &tonic::transport::Error) -> Status {
     let mut causes: Vec<String> = Vec::new();
     let mut source: Option<&(dyn StdError + 'static)> = error.source();
@@ -370,7 +373,7 @@ fn upstream_error(origin: &str, error: &tonic::transport::Error) -> Status {
         causes.push(error.to_string());
     }
     Status::unavailable(format!(
-        "the gateway cannot reach its upstream {origin}: {}",
+        "the gateway got no answer from its upstream {origin}: {}",
         causes.join(": ")
     ))
 }
