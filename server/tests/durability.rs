@@ -25,6 +25,9 @@ const PER_TASK: usize = 50;
 /// The server is killed once this many creates have been answered OK.
 const KILL_AFTER: usize = 200;
 
+/// name -> (secret id, keys), filled in only once the OK answer has arrived.
+type Acknowledged = BTreeMap<String, (String, Vec<String>)>;
+
 fn new_token(data: &std::path::Path) -> Token {
     let out = std::process::Command::new(BIN)
         .args(["token", "new", "--data"])
@@ -52,8 +55,7 @@ async fn acknowledged_creates_survive_sigkill() {
     let mut server = ServerProcess::spawn(["--data".as_ref(), data.as_os_str()]);
     let pid = server.child.id();
 
-    // name -> (secret id, keys), filled in only after the OK answer.
-    let acknowledged: Arc<Mutex<BTreeMap<String, (String, Vec<String>)>>> = Arc::default();
+    let acknowledged: Arc<Mutex<Acknowledged>> = Arc::default();
     let acks = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
     let killed = Arc::new(AtomicBool::new(false));
