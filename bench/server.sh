@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs="${BENCH_RUNS:-5}"
-bin=target/release/modal-secrets-server
+bin="$PWD/target/release/modal-secrets-server"
 
 echo "bench: building the release server and the benchmark" >&2
 cargo build --release -q -p modal-secrets-server --bin modal-secrets-server
@@ -44,7 +44,7 @@ fi
   echo "the numbers come from \`cargo bench -p modal-secrets-server --bench server -- --runs $runs\`)."
   echo
   echo "- Machine: $cpus CPUs ($(cpu_model)), $(mem_gib), $(uname -sr)."
-  echo "- $($bin --version), built by $(rustc -V) with the workspace's release profile (LTO)."
+  echo "- $("$bin" --version), built by $(rustc -V) with the workspace's release profile (LTO)."
   echo "- The client (Rust, hyper, one HTTP/1.1 keep-alive connection per task), the server and the"
   echo "  gateway are separate processes sharing these CPUs; the server logs one line per call to a"
   echo "  pipe, as always. The store is a fresh temporary one holding the one secret looked up."
