@@ -1194,6 +1194,65 @@ async fn an_unreachable_upstream_is_unavailable_until_it_is_back() {
 }
 
 #[tokio::test]
+async fn tls_upstreams_are_verified() {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    // A TLS server on localhost with a self-signed certificate (tests/fixtures/README.md).
+    let certs = CertificateDer::pem_slice_iter(include_bytes!("fixtures/self-signed.crt"))
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("fixtures/self-signed.key")).unwrap();
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (hellos, mut hello) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor =
+                tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
+            let Ok(start) = acceptor.await else { continue };
+            let client_hello = start.client_hello();
+            let _ = hellos.send((
+                client_hello.server_name().map(str::to_owned),
+                client_hello
+                    .alpn()
+                    .map(|protocols| protocols.map(<[u8]>::to_vec).collect::<Vec<_>>()),
+            ));
+            // The gateway refuses the certificate, so this handshake fails.
+            let _ = start.into_stream(Arc::clone(&config)).await;
+        }
+    });
+
+    let gw = gateway_to(&format!("https://localhost:{port}")).await;
+    let answer = Web::http1(&gw.url(), token())
+        .call("ClientHello", &())
+        .await;
+    assert_eq!(answer.code(), Code::Unavailable);
+    let message = answer.message();
+    assert!(
+        message.starts_with(&format!(
+            "the gateway got no answer from its upstream https://localhost:{port}: "
+        )) && message.contains("certificate"),
+        "{message}"
+    );
+    // It spoke TLS with the upstream's name (SNI) and asked for HTTP/2 (ALPN).
+    let (server_name, alpn) = hello.recv().await.unwrap();
+    assert_eq!(server_name.as_deref(), Some("localhost"));
+    assert_eq!(alpn, Some(vec![b"h2".to_vec()]));
+}
+
+#[tokio::test]
 async fn cors_and_static_files_in_gateway_mode() {
     let upstream = scripted_upstream().await;
     let dir = tempfile::tempdir().unwrap();
