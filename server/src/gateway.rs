@@ -333,6 +333,9 @@ fn named_by_connection(name: &str, headers: &HeaderMap) -> bool {
 /// `n`), so that a call waiting for the upstream connection ends when its caller gives up.
 fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    if !value.is_ascii() {
+        return None;
+    }
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
