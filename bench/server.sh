@@ -43,7 +43,8 @@ fi
   echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) at $commit with \`npm run bench\` (\`bash bench/server.sh\`;"
   echo "the numbers come from \`cargo bench -p modal-secrets-server --bench server -- --runs $runs\`)."
   echo
-  echo "- Machine: $cpus CPUs ($(cpu_model)), $(mem_gib), $(uname -sr)."
+  echo "- Machine: $cpus CPUs ($(cpu_model)), $(mem_gib), $(uname -sr); load average at the start:"
+  echo "  $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) (other work shares this machine)."
   echo "- $("$bin" --version), built by $(rustc -V) with the workspace's release profile (LTO)."
   echo "- The client (Rust, hyper, one HTTP/1.1 keep-alive connection per task), the server and the"
   echo "  gateway are separate processes sharing these CPUs; the server logs one line per call to a"

@@ -467,6 +467,12 @@ async fn run(o: &Options) -> Result<(), String> {
     println!("| added by the gateway, p99 | {} |", ms(o99));
     println!();
     println!(
+        "The p99 rows are the slowest 1% of calls; on a small machine shared with other work they \
+         are mostly scheduling noise, so the difference of the two p99s can even come out \
+         negative. The p50 difference is the gateway's cost."
+    );
+    println!();
+    println!(
         "Targets: at least 5,000 lookups/s ({}: {direct_rate:.0}); gateway p50 overhead at most \
          0.3 ms ({}: {overhead50:.3} ms).",
         if direct_rate >= 5000.0 {
