@@ -17,6 +17,7 @@ cargo bench -q -p modal-secrets-server --bench server --no-run
 figures="$(mktemp)"
 fragment="$(mktemp)"
 trap 'rm -f "$figures" "$fragment"' EXIT
+load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 cargo bench -q -p modal-secrets-server --bench server -- --bin "$bin" --runs "$runs" >"$figures"
 
 cpu_model() {
@@ -44,7 +45,7 @@ fi
   echo "the numbers come from \`cargo bench -p modal-secrets-server --bench server -- --runs $runs\`)."
   echo
   echo "- Machine: $cpus CPUs ($(cpu_model)), $(mem_gib), $(uname -sr); load average at the start:"
-  echo "  $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) (other work shares this machine)."
+  echo "  $load (other work shares this machine)."
   echo "- $("$bin" --version), built by $(rustc -V) with the workspace's release profile (LTO)."
   echo "- The client (Rust, hyper, one HTTP/1.1 keep-alive connection per task), the server and the"
   echo "  gateway are separate processes sharing these CPUs; the server logs one line per call to a"
