@@ -7,6 +7,10 @@
 //! oversized body is a clear INVALID_ARGUMENT or OUT_OF_RANGE rather than tonic's INTERNAL (which
 //! clients would retry).
 //!
+//! In gateway mode ([`CallLayer::gateway`]) there is no store to authenticate against: the upstream
+//! does that. The layer then only reads the body (the same size limit, so the gateway never holds
+//! more than that per call; the framing is the upstream's to judge) and logs the call.
+//!
 //! Requests that are not gRPC pass through untouched (CORS preflight is answered further out).
 
 use std::future::Future;
@@ -31,12 +35,19 @@ const SERVICE_PREFIX: &str = "/modal.client.ModalClient/";
 
 #[derive(Clone)]
 pub struct CallLayer {
-    auth: Arc<Auth>,
+    /// `None` in gateway mode.
+    auth: Option<Arc<Auth>>,
 }
 
 impl CallLayer {
+    /// The local server: authenticate every call against the store.
     pub fn new(auth: Arc<Auth>) -> CallLayer {
-        CallLayer { auth }
+        CallLayer { auth: Some(auth) }
+    }
+
+    /// The gateway: no authentication here (the upstream's), only the body limit and the log.
+    pub fn gateway() -> CallLayer {
+        CallLayer { auth: None }
     }
 }
 
@@ -46,7 +57,7 @@ impl<S> Layer<S> for CallLayer {
     fn layer(&self, inner: S) -> CallService<S> {
         CallService {
             inner,
-            auth: Arc::clone(&self.auth),
+            auth: self.auth.clone(),
         }
     }
 }
@@ -54,7 +65,7 @@ impl<S> Layer<S> for CallLayer {
 #[derive(Clone)]
 pub struct CallService<S> {
     inner: S,
-    auth: Arc<Auth>,
+    auth: Option<Arc<Auth>>,
 }
 
 type ReqBody = tonic::body::Body;
@@ -77,24 +88,30 @@ where
         // Call the instance that was polled ready; leave a fresh clone for the next request.
         let fresh = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, fresh);
-        let auth = Arc::clone(&self.auth);
+        let auth = self.auth.clone();
         Box::pin(async move {
             if !is_grpc(request.headers()) {
                 return Ok(inner.call(request).await?.map(LoggedBody::plain));
             }
-            let mut log = CallLog::start(request.uri().path());
-            match auth.authenticate(request.headers()).await {
-                Ok(caller) => {
-                    log.workspace = Some(Arc::clone(&caller.workspace.name));
-                    request.extensions_mut().insert(caller);
-                }
-                Err(status) => {
-                    log.finish(status.code() as i32);
-                    return Ok(status.into_http::<ResBody>().map(LoggedBody::plain));
+            let mut log = CallLog::start(request.uri().path(), auth.is_none());
+            if let Some(auth) = &auth {
+                match auth.authenticate(request.headers()).await {
+                    Ok(caller) => {
+                        log.workspace = Some(Arc::clone(&caller.workspace.name));
+                        request.extensions_mut().insert(caller);
+                    }
+                    Err(status) => {
+                        log.finish(status.code() as i32);
+                        return Ok(status.into_http::<ResBody>().map(LoggedBody::plain));
+                    }
                 }
             }
             let (parts, body) = request.into_parts();
-            let body = match read_frame(body).await {
+            let read = match auth {
+                Some(_) => read_frame(body).await,
+                None => read_body(body).await,
+            };
+            let body = match read {
                 Ok(bytes) => bytes,
                 Err(status) => {
                     log.finish(status.code() as i32);
@@ -120,19 +137,23 @@ fn is_grpc(headers: &HeaderMap) -> bool {
         .is_some_and(|ct| ct.starts_with("application/grpc"))
 }
 
-/// The whole body of a unary request, checked to be exactly one uncompressed message frame.
-async fn read_frame(body: ReqBody) -> Result<Bytes, Status> {
-    const HEADER: usize = 5;
-    let bytes = match Limited::new(body, HEADER + MAX_REQUEST_BYTES)
+const HEADER: usize = 5;
+
+/// The whole body of a request, if it is no longer than one frame of the largest message.
+async fn read_body(body: ReqBody) -> Result<Bytes, Status> {
+    match Limited::new(body, HEADER + MAX_REQUEST_BYTES)
         .collect()
         .await
     {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(too_large(None));
-        }
-        Err(_) => return Err(Status::cancelled("the request body could not be read")),
-    };
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(None)),
+        Err(_) => Err(Status::cancelled("the request body could not be read")),
+    }
+}
+
+/// The whole body of a unary request, checked to be exactly one uncompressed message frame.
+async fn read_frame(body: ReqBody) -> Result<Bytes, Status> {
+    let bytes = read_body(body).await?;
     let Some((header, message)) = bytes.split_first_chunk::<HEADER>() else {
         return Err(Status::invalid_argument(if bytes.is_empty() {
             "empty request body: a unary call sends one message frame".to_owned()
@@ -195,12 +216,14 @@ fn grpc_status(headers: &HeaderMap) -> Option<i32> {
 struct CallLog {
     method: String,
     workspace: Option<Arc<str>>,
+    /// Forwarded upstream (gateway mode): no workspace is known here.
+    gateway: bool,
     started: Instant,
     done: bool,
 }
 
 impl CallLog {
-    fn start(path: &str) -> CallLog {
+    fn start(path: &str, gateway: bool) -> CallLog {
         let method = match path.strip_prefix(SERVICE_PREFIX) {
             Some(name) => name.chars().take(100).collect(),
             None => path.chars().take(100).collect(),
@@ -208,6 +231,7 @@ impl CallLog {
         CallLog {
             method,
             workspace: None,
+            gateway,
             started: Instant::now(),
             done: false,
         }
@@ -220,12 +244,12 @@ impl CallLog {
     fn write(&mut self, status: &str) {
         if !self.done {
             self.done = true;
-            log::call(
-                &self.method,
-                status,
-                self.started.elapsed(),
-                self.workspace.as_deref(),
-            );
+            let elapsed = self.started.elapsed();
+            if self.gateway {
+                log::gateway_call(&self.method, status, elapsed);
+            } else {
+                log::call(&self.method, status, elapsed, self.workspace.as_deref());
+            }
         }
     }
 }

@@ -70,7 +70,10 @@ pub fn normalize_origin(origin: &str) -> Result<String, String> {
     Ok(origin.to_ascii_lowercase())
 }
 
-pub fn layer(origins: &[String]) -> Result<CorsLayer, String> {
+/// The CORS layer for these origins. A gateway (`gateway_mode`) also exposes `*`: any other
+/// metadata the upstream answers with is readable by the page too (the named ones stay listed for
+/// browsers that predate the wildcard; no credentials are ever allowed, which the wildcard needs).
+pub fn layer(origins: &[String], gateway_mode: bool) -> Result<CorsLayer, String> {
     let allow_origin = if origins.iter().any(|o| o == "*") {
         AllowOrigin::any()
     } else {
@@ -92,7 +95,9 @@ pub fn layer(origins: &[String]) -> Result<CorsLayer, String> {
         .expose_headers(
             EXPOSED_HEADERS
                 .iter()
-                .map(|h| HeaderName::from_static(h))
+                .copied()
+                .chain(gateway_mode.then_some("*"))
+                .map(HeaderName::from_static)
                 .collect::<Vec<_>>(),
         )
         .max_age(MAX_AGE))

@@ -2,12 +2,14 @@
 //! plain gRPC (h2c) and gRPC-web (HTTP/1.1 and HTTP/2) on one port.
 //!
 //! The message types are the core's (`modal_secrets_core::proto`); this crate adds the service, the
-//! store, authentication and the HTTP plumbing (CORS, gRPC-web, one log line per call).
+//! store, authentication and the HTTP plumbing (CORS, gRPC-web, one log line per call), and the
+//! gateway mode that forwards every call to an upstream instead (`gateway`).
 
 pub mod auth;
 pub mod call_layer;
 pub mod codec;
 pub mod cors;
+pub mod gateway;
 pub mod ids;
 pub mod jwt;
 pub mod limits;
@@ -23,4 +25,4 @@ pub mod pb {
     tonic::include_proto!("modal.client");
 }
 
-pub use server::{Config, Running, StartError, start};
+pub use server::{Config, Mode, Running, StartError, start};

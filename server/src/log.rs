@@ -30,6 +30,12 @@ pub fn call(method: &str, status: &str, duration: Duration, workspace: Option<&s
     );
 }
 
+/// One call forwarded upstream (gateway mode): `CALL SecretList OK 1.32ms upstream`.
+pub fn gateway_call(method: &str, status: &str, duration: Duration) {
+    let ms = duration.as_secs_f64() * 1000.0;
+    line("CALL", &format!("{method} {status} {ms:.2}ms upstream"));
+}
+
 fn line(level: &str, message: &str) {
     if QUIET.load(Ordering::Relaxed) {
         return;

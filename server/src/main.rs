@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use modal_secrets_core::validate;
 use modal_secrets_server::store::{DEFAULT_WORKSPACE, Store};
-use modal_secrets_server::{Config, log, start};
+use modal_secrets_server::{Config, Mode, log, start};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 const DEFAULT_DATA: &str = "./.modal-secrets";
@@ -60,6 +60,11 @@ struct ServeArgs {
     /// its shell: npm forwards SIGTERM to that shell, which dies without passing it on).
     #[arg(long, value_name = "PID")]
     stop_with_parent: Option<u32>,
+    /// Run as a gateway: forward every call to this gRPC server (https://host[:port] over TLS,
+    /// http://host[:port] over cleartext HTTP/2), e.g. https://api.modal.com. A gateway keeps no
+    /// store, so --data cannot be given with it.
+    #[arg(long, value_name = "URL", conflicts_with = "data")]
+    upstream: Option<String>,
 }
 
 #[derive(Args)]
@@ -111,6 +116,7 @@ fn main() -> ExitCode {
             www: DEFAULT_WWW.into(),
             pkg: DEFAULT_PKG.into(),
             stop_with_parent: None,
+            upstream: None,
         }),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Token(TokenCommand::New { data, workspace })) => {
@@ -180,18 +186,28 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async {
         let (config_www, config_pkg) = (args.www.clone(), args.pkg.clone());
+        let mode = match args.upstream {
+            Some(upstream) => Mode::Gateway { upstream },
+            None => Mode::Local {
+                data_dir: args.data.data,
+            },
+        };
         let config = Config {
             listen: args.listen,
-            data_dir: args.data.data,
+            mode,
             allow_origins: args.allow_origin,
             www_dir: args.www,
             pkg_dir: args.pkg,
         };
         let running = start(config).await.map_err(|e| e.to_string())?;
+        let backend = match (running.store(), running.upstream()) {
+            (Some(store), _) => format!("store {}", store.path().display()),
+            (None, Some(upstream)) => format!("gateway to {upstream} (no store)"),
+            (None, None) => String::new(),
+        };
         log::info(&format!(
-            "listening on {} (gRPC and gRPC-web), store {}",
+            "listening on {} (gRPC and gRPC-web), {backend}",
             running.url(),
-            running.store().path().display()
         ));
         for (what, dir) in [("dashboard", &config_www), ("package", &config_pkg)] {
             match std::path::absolute(dir) {

@@ -1,6 +1,6 @@
-//! Starting and stopping the server: bind, open the store, stack the layers (CORS outermost, then
-//! static files for plain GET/HEAD, then gRPC-web translation, then authentication and logging) and
-//! serve until told to stop.
+//! Starting and stopping the server: bind, open the store (or, in gateway mode, set up the upstream
+//! client), stack the layers (CORS outermost, then static files for plain GET/HEAD, then gRPC-web
+//! translation, then authentication and logging) and serve until told to stop.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,7 @@ use tonic_web::GrpcWebLayer;
 
 use crate::auth::Auth;
 use crate::call_layer::CallLayer;
+use crate::gateway::{Gateway, Upstream};
 use crate::limits::{EPHEMERAL_TTL_SECS, MAX_REQUEST_BYTES};
 use crate::pb::modal_client_server::ModalClientServer;
 use crate::service::Service;
@@ -26,12 +27,22 @@ use crate::{cors, log};
 /// How often expired ephemeral secrets are swept.
 const JANITOR_PERIOD: Duration = Duration::from_secs(60 * 60);
 
+/// What answers the calls.
+#[derive(Clone, Debug)]
+pub enum Mode {
+    /// The local server, with its store in this directory.
+    Local { data_dir: PathBuf },
+    /// The gateway: every call is forwarded to this upstream (`https://host[:port]` or
+    /// `http://host[:port]`); no store is opened.
+    Gateway { upstream: String },
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// `host:port` to listen on; port 0 picks a free port.
     pub listen: String,
-    /// The store's directory.
-    pub data_dir: PathBuf,
+    /// Local server or gateway.
+    pub mode: Mode,
     /// Origins allowed beside the server's own (`*` for any).
     pub allow_origins: Vec<String>,
     /// The dashboard, served at `/` to plain GET and HEAD.
@@ -46,10 +57,22 @@ impl Config {
     pub fn new(listen: impl Into<String>, data_dir: impl Into<PathBuf>) -> Config {
         Config {
             listen: listen.into(),
-            data_dir: data_dir.into(),
+            mode: Mode::Local {
+                data_dir: data_dir.into(),
+            },
             allow_origins: Vec::new(),
             www_dir: PathBuf::from("www"),
             pkg_dir: PathBuf::from("pkg"),
+        }
+    }
+
+    /// A gateway to `upstream` listening on `listen`, otherwise as [`Config::new`].
+    pub fn gateway(listen: impl Into<String>, upstream: impl Into<String>) -> Config {
+        Config {
+            mode: Mode::Gateway {
+                upstream: upstream.into(),
+            },
+            ..Config::new(listen, PathBuf::new())
         }
     }
 }
@@ -62,6 +85,7 @@ pub enum StartError {
         error: std::io::Error,
     },
     Origin(String),
+    Upstream(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -70,6 +94,7 @@ impl std::fmt::Display for StartError {
             StartError::Store(e) => write!(f, "cannot open the store: {e}"),
             StartError::Bind { listen, error } => write!(f, "cannot listen on {listen}: {error}"),
             StartError::Origin(e) => write!(f, "--allow-origin: {e}"),
+            StartError::Upstream(e) => write!(f, "--upstream: {e}"),
         }
     }
 }
@@ -80,10 +105,13 @@ impl std::error::Error for StartError {}
 /// [`Running::shutdown`] to stop it cleanly.
 pub struct Running {
     addr: SocketAddr,
-    store: Arc<Store>,
+    /// `None` in gateway mode.
+    store: Option<Arc<Store>>,
+    /// The upstream's origin in gateway mode.
+    upstream: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     serving: JoinHandle<Result<(), tonic::transport::Error>>,
-    janitor: JoinHandle<()>,
+    janitor: Option<JoinHandle<()>>,
 }
 
 impl Running {
@@ -96,15 +124,23 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
+    /// The store; `None` for a gateway.
+    pub fn store(&self) -> Option<&Arc<Store>> {
+        self.store.as_ref()
+    }
+
+    /// The upstream's origin (`scheme://host[:port]`) for a gateway; `None` for a local server.
+    pub fn upstream(&self) -> Option<&str> {
+        self.upstream.as_deref()
     }
 
     /// Stops accepting, lets calls in flight finish, and returns once every connection has closed,
     /// or after `grace`: then connections still open (a client that ignores HTTP/2's GOAWAY, say)
     /// are dropped.
     pub async fn shutdown(mut self, grace: Duration) -> Result<(), String> {
-        self.janitor.abort();
+        if let Some(janitor) = &self.janitor {
+            janitor.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -123,14 +159,25 @@ impl Running {
     }
 }
 
-/// Opens the store, binds and starts serving in the background.
+/// Opens the store (or sets up the gateway's upstream), binds and starts serving in the background.
 pub async fn start(config: Config) -> Result<Running, StartError> {
-    let data_dir = config.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
-        .await
-        .map_err(|e| StartError::Store(StoreError::Io(std::io::Error::other(e.to_string()))))?
-        .map_err(StartError::Store)?;
-    let store = Arc::new(store);
+    let backend = match &config.mode {
+        Mode::Local { data_dir } => {
+            let data_dir = data_dir.clone();
+            let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
+                .await
+                .map_err(|e| {
+                    StartError::Store(StoreError::Io(std::io::Error::other(e.to_string())))
+                })?
+                .map_err(StartError::Store)?;
+            Backend::Local(Arc::new(store))
+        }
+        Mode::Gateway { upstream } => {
+            let upstream = Upstream::parse(upstream).map_err(StartError::Upstream)?;
+            let gateway = Gateway::new(&upstream).map_err(StartError::Upstream)?;
+            Backend::Gateway(gateway, upstream.origin())
+        }
+    };
 
     let bind_error = |error| StartError::Bind {
         listen: config.listen.clone(),
@@ -147,7 +194,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         extra_origins.push(cors::normalize_origin(origin).map_err(StartError::Origin)?);
     }
     origins.extend(extra_origins.iter().cloned());
-    let cors = cors::layer(&origins).map_err(StartError::Origin)?;
+    let gateway_mode = matches!(backend, Backend::Gateway(..));
+    let cors = cors::layer(&origins, gateway_mode).map_err(StartError::Origin)?;
     let files = StaticLayer::new(&StaticConfig {
         www_dir: absolute(&config.www_dir),
         pkg_dir: absolute(&config.pkg_dir),
@@ -155,31 +203,52 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })
     .map_err(StartError::Origin)?;
 
-    let auth = Arc::new(Auth::new(Arc::clone(&store)));
-    let service = ModalClientServer::new(Service::new(Arc::clone(&store), Arc::clone(&auth)))
-        .max_decoding_message_size(MAX_REQUEST_BYTES);
-    let router = Server::builder()
-        .accept_http1(true)
-        .layer(cors)
-        .layer(files)
-        .layer(GrpcWebLayer::new())
-        .layer(CallLayer::new(auth))
-        .add_service(service);
+    let builder = |calls: CallLayer| {
+        Server::builder()
+            .accept_http1(true)
+            .layer(cors)
+            .layer(files)
+            .layer(GrpcWebLayer::new())
+            .layer(calls)
+    };
+    let (router, store, upstream) = match backend {
+        Backend::Local(store) => {
+            let auth = Arc::new(Auth::new(Arc::clone(&store)));
+            let service =
+                ModalClientServer::new(Service::new(Arc::clone(&store), Arc::clone(&auth)))
+                    .max_decoding_message_size(MAX_REQUEST_BYTES);
+            let router = builder(CallLayer::new(auth)).add_service(service);
+            (router, Some(store), None)
+        }
+        Backend::Gateway(gateway, origin) => {
+            let router = builder(CallLayer::gateway()).add_service(gateway);
+            (router, None, Some(origin))
+        }
+    };
 
     let (stop, stopped) = oneshot::channel::<()>();
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let serving = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
         let _ = stopped.await;
     }));
-    let janitor = tokio::spawn(sweep_ephemeral(Arc::clone(&store)));
+    let janitor = store
+        .as_ref()
+        .map(|store| tokio::spawn(sweep_ephemeral(Arc::clone(store))));
 
     Ok(Running {
         addr,
         store,
+        upstream,
         stop: Some(stop),
         serving,
         janitor,
     })
+}
+
+enum Backend {
+    Local(Arc<Store>),
+    /// The forwarding service and the upstream's origin.
+    Gateway(Gateway, String),
 }
 
 /// `path` made absolute against the working directory at start (a later `chdir` changes nothing).

@@ -459,16 +459,7 @@ impl Store {
             let rows = stmt
                 .query_map(
                     params![env.id, before_us.unwrap_or(i64::MAX), limit],
-                    |row| {
-                        Ok(SecretRow {
-                            id: row.get(0)?,
-                            name: row.get(1)?,
-                            created_at_us: row.get(2)?,
-                            created_by: row.get(3)?,
-                            last_used_at_us: row.get(4)?,
-                            environment: env.name.clone(),
-                        })
-                    },
+                    |row| secret_row(row, env.name.clone()),
                 )?
                 .collect::<Result<Vec<_>, _>>()?;
             let mut items = Vec::with_capacity(rows.len());
@@ -702,21 +693,27 @@ struct SecretRow {
     environment: String,
 }
 
+/// A row whose first columns are `id, name, created_at_us, created_by, last_used_at_us`, as a
+/// secret of `environment`.
+fn secret_row(row: &rusqlite::Row<'_>, environment: String) -> rusqlite::Result<SecretRow> {
+    Ok(SecretRow {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        created_at_us: row.get(2)?,
+        created_by: row.get(3)?,
+        last_used_at_us: row.get(4)?,
+        environment,
+    })
+}
+
 fn secret_by_name(conn: &Connection, env: &Environment, name: &str) -> Result<Option<SecretRow>> {
     Ok(conn
         .prepare_cached(
-            "SELECT id, created_at_us, created_by, last_used_at_us FROM secrets
+            "SELECT id, name, created_at_us, created_by, last_used_at_us FROM secrets
              WHERE environment_id = ?1 AND name = ?2",
         )?
         .query_row(params![env.id, name], |row| {
-            Ok(SecretRow {
-                id: row.get(0)?,
-                name: Some(name.to_owned()),
-                created_at_us: row.get(1)?,
-                created_by: row.get(2)?,
-                last_used_at_us: row.get(3)?,
-                environment: env.name.clone(),
-            })
+            secret_row(row, env.name.clone())
         })
         .optional()?)
 }
@@ -729,14 +726,7 @@ fn secret_by_id(conn: &Connection, ws: &Workspace, secret_id: &str) -> Result<Se
          WHERE s.id = ?1 AND e.workspace_id = ?2",
     )?
     .query_row(params![secret_id, ws.id], |row| {
-        Ok(SecretRow {
-            id: row.get(0)?,
-            name: row.get(1)?,
-            created_at_us: row.get(2)?,
-            created_by: row.get(3)?,
-            last_used_at_us: row.get(4)?,
-            environment: row.get(5)?,
-        })
+        secret_row(row, row.get(5)?)
     })
     .optional()?
     .ok_or_else(|| StoreError::NotFound(format!("Secret '{secret_id}' not found")))

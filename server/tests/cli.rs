@@ -3,14 +3,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{Grpc, Token, create_request, lookup_request};
+use common::{BIN, Grpc, ServerProcess, Token, create_request, lookup_request};
 use modal_secrets_core::proto::ObjectCreationType;
-
-const BIN: &str = env!("CARGO_BIN_EXE_modal-secrets-server");
 
 fn run(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN).args(args).output().expect("runs");
@@ -67,24 +64,10 @@ async fn serve_logs_and_stops_on_sigterm() {
     let (ok, _, stderr) = run(&["env", "new", "dev", "--data", &data]);
     assert!(ok, "{stderr}");
 
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data", &data])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {first:?}"))
-        .to_owned();
-
+    let server = ServerProcess::spawn(["--data", &data]);
     let secret = token["token_secret"].as_str().unwrap().to_owned();
     let mut grpc = Grpc::connect(
-        &url,
+        &server.url,
         Token {
             id: token["token_id"].as_str().unwrap().to_owned(),
             secret: secret.clone(),
@@ -103,26 +86,9 @@ async fn serve_logs_and_stops_on_sigterm() {
         .unwrap_err();
     drop(grpc);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
+    let (exit, log) = tokio::task::spawn_blocking(move || server.terminate(15))
+        .await
         .unwrap();
-    assert!(status.success());
-    let mut log = first;
-    let reader = std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
-        rest
-    });
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(std::time::Instant::now() < deadline, "did not stop");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    log.push_str(&reader.join().unwrap());
     assert!(exit.success(), "{exit:?}\n{log}");
     assert!(log.contains("CALL SecretGetOrCreate OK"), "{log}");
     assert!(log.contains("CALL SecretGetOrCreate NOT_FOUND"), "{log}");
@@ -136,21 +102,6 @@ async fn serve_logs_and_stops_on_sigterm() {
     assert!(!log.contains(&secret), "{log}");
 }
 
-/// Waits for a child to exit, at most `secs` seconds.
-fn wait_exit(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
-    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            return exit;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("did not stop within {secs} s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn serve_www_and_pkg_flags_and_stop_with_parent() {
     let dir = tempfile::tempdir().unwrap();
@@ -160,37 +111,29 @@ fn serve_www_and_pkg_flags_and_stop_with_parent() {
     // Our parent is this test process: with its pid the server keeps running; the pid of a
     // process that is not its parent stands for a parent that has exited.
     let parent = std::process::id().to_string();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .arg("--www")
-        .arg(dir.path().join("site"))
-        .arg("--pkg")
-        .arg(dir.path().join("no-pkg"))
-        .args(["--stop-with-parent", &parent])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
-    let addr = first
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .unwrap_or_else(|| panic!("no URL in {first:?}"))
-        .to_owned();
-    let mut log = String::new();
-    for _ in 0..2 {
-        stderr.read_line(&mut log).unwrap();
-    }
-    assert!(log.contains("dashboard files from"), "{log}");
-    assert!(log.contains("no package files"), "{log}");
+    let mut server = ServerProcess::spawn([
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--www".as_ref(),
+        dir.path().join("site").as_os_str(),
+        "--pkg".as_ref(),
+        dir.path().join("no-pkg").as_os_str(),
+        "--stop-with-parent".as_ref(),
+        std::ffi::OsStr::new(&parent),
+    ]);
+    server.read_lines(2);
+    assert!(
+        server.log.contains("dashboard files from"),
+        "{}",
+        server.log
+    );
+    assert!(server.log.contains("no package files"), "{}", server.log);
 
     // Still running after a few of its parent checks; and serving --www.
     std::thread::sleep(Duration::from_millis(700));
-    assert!(child.try_wait().unwrap().is_none(), "stopped early");
-    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    assert!(server.child.try_wait().unwrap().is_none(), "stopped early");
+    let addr = server.addr();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
     std::io::Write::write_all(
         &mut stream,
         format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
@@ -200,21 +143,16 @@ fn serve_www_and_pkg_flags_and_stop_with_parent() {
     std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with("FROM-FLAG"), "{answer}");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
 
     // A parent pid that is not (or no longer) the parent: it stops by itself, cleanly.
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .args(["--stop-with-parent", "999999999"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let exit = wait_exit(&mut child, 10);
-    let mut log = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    let server = ServerProcess::spawn([
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--stop-with-parent".as_ref(),
+        "999999999".as_ref(),
+    ]);
+    let (exit, log) = server.finish(10);
     assert!(exit.success(), "{exit:?}\n{log}");
     assert!(
         log.contains("shutting down (the parent process exited)"),

@@ -509,6 +509,7 @@ async fn environments() {
     server
         .running()
         .store()
+        .expect("a local server")
         .create_environment("ws1", "dev")
         .unwrap();
     let mut grpc = server.grpc().await;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Modal's official clients against modal-secrets-server (issue 3, "done when" 2): the Python CLI and
 # SDK (pip modal==1.6.4) and the JS SDK (npm modal@0.11.1), over http://127.0.0.1:PORT (h2c); then this
-# package (the built pkg/) and the Python SDK on the same secrets (issue 4, "done when" 6).
+# package (the built pkg/) and the Python SDK on the same secrets (issue 4, "done when" 6); then
+# the CLI, a short SDK check and the JS SDK's checks again through a gateway in front of it
+# (`serve --upstream`: plain gRPC passes through it).
 #
 # Installs the clients under target/ (a venv in target/official-venv, else `pip install --target`;
 # node_modules in target/official-js; never into the repository's package.json), builds the release
@@ -23,19 +25,27 @@ passed=0
 current="setup"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/modal-official.XXXXXX")
 server_pid=""
+gateway_pid=""
 
 finish() {
   local rc=$?
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  local pid
+  for pid in "$gateway_pid" "$server_pid"; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   if [ "$rc" -ne 0 ]; then
     printf '\nofficial: FAILED at: %s (exit %d)\n' "$current" "$rc" >&2
     [ -s "$tmp/check.out" ] && tail -n 30 "$tmp/check.out" >&2
     if [ -s "$tmp/server.log" ]; then
       printf 'official: last server log lines:\n' >&2
       tail -n 20 "$tmp/server.log" >&2
+    fi
+    if [ -s "$tmp/gateway.log" ]; then
+      printf 'official: last gateway log lines:\n' >&2
+      tail -n 20 "$tmp/gateway.log" >&2
     fi
     printf 'official clients: %d passed, 1 failed\n' "$passed"
   fi
@@ -142,19 +152,25 @@ else
 fi
 [ -x "$server" ] || { echo "no server binary at $server" >&2; exit 1; }
 
+# listening_url LOG PID: the URL the server logging to LOG says it listens on (waits up to 10 s).
+listening_url() {
+  local log=$1 pid=$2 found=""
+  for _ in $(seq 100); do
+    found=$(sed -n 's/.* listening on \(http:\/\/[0-9.:]*\) .*/\1/p' "$log" | head -n 1)
+    [ -n "$found" ] && break
+    kill -0 "$pid" 2>/dev/null || { echo "the server exited" >&2; return 1; }
+    sleep 0.1
+  done
+  [ -n "$found" ] || { echo "the server did not say where it listens" >&2; return 1; }
+  printf '%s\n' "$found"
+}
+
 current="start the server"
 data=$tmp/data
 "$server" serve --listen 127.0.0.1:0 --data "$data" --www "$tmp/no-www" --pkg "$tmp/no-pkg" \
   2>"$tmp/server.log" &
 server_pid=$!
-url=""
-for _ in $(seq 100); do
-  url=$(sed -n 's/.* listening on \(http:\/\/[0-9.:]*\) .*/\1/p' "$tmp/server.log" | head -n 1)
-  [ -n "$url" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { echo "the server exited" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "the server did not say where it listens" >&2; exit 1; }
+url=$(listening_url "$tmp/server.log" "$server_pid")
 say "server at $url ($server)"
 
 token_json=$("$server" token new --data "$data")
@@ -266,12 +282,64 @@ current="tests/official/interop.mjs"
 node tests/official/interop.mjs "$py" "$EXTRA_ENV" | tee "$tmp/interop.out"
 passed=$((passed + $(grep -c '^PASS ' "$tmp/interop.out")))
 
-# --- the server logged no secret --------------------------------------------------------------------
-current="no token secret or value in the server log"
-if grep -qF -- "$token_secret" "$tmp/server.log" || grep -qE 'changed|page_[0-9]' "$tmp/server.log"; then
-  echo "the server log holds a token secret or a secret value" >&2
+# --- the same clients through a gateway ------------------------------------------------------------
+current="start a gateway in front of the server"
+"$server" serve --listen 127.0.0.1:0 --upstream "$url" --www "$tmp/no-www" --pkg "$tmp/no-pkg" \
+  2>"$tmp/gateway.log" &
+gateway_pid=$!
+gateway_url=$(listening_url "$tmp/gateway.log" "$gateway_pid")
+say "through a gateway at $gateway_url (serve --upstream $url)"
+export MODAL_SERVER_URL=$gateway_url
+
+check "gateway: modal secret create" modal_cli secret create gw-a A=1 B=gw-value-7c1
+fails "gateway: modal secret create of an existing name fails" "secret 'gw-a' already exists" \
+  modal_cli secret create gw-a A=1
+check "gateway: modal secret create --env $EXTRA_ENV" \
+  modal_cli secret create gw-env X=1 --env "$EXTRA_ENV"
+current="gateway: modal secret list --json"
+names=$(list_names)
+has_names "$names" gw-a '!gw-env'
+pass "$current"
+check "gateway: Python SDK from_name, hydrate, update, info, objects.list, NotFoundError" "$py" -c '
+import modal
+s = modal.Secret.from_name("gw-a", required_keys=["A", "B"])
+s.hydrate()
+assert s.object_id.startswith("st-"), s.object_id
+s.update({"C": "3"})
+assert s.info().name == "gw-a", s.info()
+assert [x.name for x in modal.Secret.objects.list()].count("gw-a") == 1
+try:
+    modal.Secret.from_name("gw-missing").hydrate()
+except modal.exception.NotFoundError:
+    pass
+else:
+    raise SystemExit("no NotFoundError for a missing secret")
+'
+current="secrets for the JS checks, through the gateway (Python CLI)"
+modal_cli secret create js-a A=1 B=2 >/dev/null
+modal_cli secret create js-env E=1 --env "$EXTRA_ENV" >/dev/null
+current="gateway: tests/official/js_check.mjs"
+node tests/official/js_check.mjs "$jsdir" "$EXTRA_ENV" | sed 's/^PASS /PASS gateway: /' | tee "$tmp/js-gateway.out"
+passed=$((passed + $(grep -c '^PASS ' "$tmp/js-gateway.out")))
+check "gateway: modal secret delete --yes" modal_cli secret delete gw-a --yes
+check "gateway: modal secret delete --yes --env $EXTRA_ENV" \
+  modal_cli secret delete gw-env --yes --env "$EXTRA_ENV"
+export MODAL_SERVER_URL=$url
+current="the gateway logged its calls"
+grep -q 'CALL SecretGetOrCreate OK .* upstream' "$tmp/gateway.log" || {
+  echo "no call lines in the gateway log" >&2
   exit 1
-fi
+}
+pass "$current"
+
+# --- the server and the gateway logged no secret ----------------------------------------------------
+current="no token secret or value in the server and gateway logs"
+for log in "$tmp/server.log" "$tmp/gateway.log"; do
+  if grep -qF -- "$token_secret" "$log" || grep -qE 'changed|page_[0-9]|gw-value' "$log"; then
+    echo "$log holds a token secret or a secret value" >&2
+    exit 1
+  fi
+done
 pass "$current"
 
 printf 'official clients: %d passed, 0 failed\n' "$passed"

@@ -94,6 +94,7 @@ async fn start_in(dir: &tempfile::TempDir, allow_origins: Vec<String>) -> Runnin
 fn new_token(running: &Running, workspace: &str) -> Token {
     let token = running
         .store()
+        .expect("a local server")
         .create_token(workspace)
         .expect("token created");
     Token {
@@ -343,5 +344,110 @@ pub async fn into_web_response(response: reqwest::Response) -> WebResponse {
         status,
         headers,
         body,
+    }
+}
+
+/// The real binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_modal-secrets-server");
+
+/// The binary serving on a free port, its stderr (the log) open for reading.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub stderr: std::io::BufReader<std::process::ChildStderr>,
+    /// `http://ADDR` from the first log line.
+    pub url: String,
+    /// The log read so far (the first line at least).
+    pub log: String,
+}
+
+impl ServerProcess {
+    /// Runs `serve --listen 127.0.0.1:0 ARGS…` and waits for the line saying where it listens.
+    pub fn spawn<I, S>(args: I) -> ServerProcess
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the server binary runs");
+        let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+        let mut first = String::new();
+        stderr.read_line(&mut first).expect("a first log line");
+        let Some(url) = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .map(|w| w.trim_end_matches(',').to_owned())
+        else {
+            let _ = child.kill();
+            panic!("no URL in {first:?}");
+        };
+        ServerProcess {
+            child,
+            stderr,
+            url,
+            log: first,
+        }
+    }
+
+    /// `ADDR` of `http://ADDR`.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+
+    /// Reads `n` more log lines into `self.log`.
+    pub fn read_lines(&mut self, n: usize) {
+        use std::io::BufRead;
+        for _ in 0..n {
+            self.stderr.read_line(&mut self.log).expect("a log line");
+        }
+    }
+
+    /// Sends SIGTERM and waits (at most `secs`) for the exit; returns it with the whole log.
+    pub fn terminate(self, secs: u64) -> (std::process::ExitStatus, String) {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        self.finish(secs)
+    }
+
+    /// Waits (at most `secs`) for the exit; returns it with the whole log.
+    pub fn finish(mut self, secs: u64) -> (std::process::ExitStatus, String) {
+        let exit = wait_exit(&mut self.child, secs);
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut self.stderr, &mut rest);
+        self.log.push_str(&rest);
+        (exit, std::mem::take(&mut self.log))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        // A test that failed half-way leaves no server behind.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Waits for a child to exit, at most `secs` seconds (then kills it and fails).
+pub fn wait_exit(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(exit) = child.try_wait().expect("try_wait") {
+            return exit;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("did not stop within {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
