@@ -78,7 +78,7 @@ const cases = [
   ["trailers that are not name: value lines", body(frame(valid), trailerFrame("grpc-status 0\r\n")), lookup, INTERNAL, /trailer frame/, 1],
   ["trailers without grpc-status", body(frame(valid), trailerFrame({ "grpc-message": "fine" })), lookup, INTERNAL, /no grpc-status/, 1],
   ["no trailer frame at all", body(frame(valid)), lookup, INTERNAL, /no grpc-status/, 1],
-  ["grpc-status not a number", body(frame(valid), trailerFrame({ "grpc-status": "OK" })), lookup, INTERNAL, /grpc-status .*OK.* is not a number/, 1],
+  ["grpc-status not a number", body(frame(valid), trailerFrame({ "grpc-status": "OK" })), lookup, INTERNAL, /grpc-status "OK" is not a number/, 1],
   ["grpc-status out of range (99): UNKNOWN", body(trailerFrame({ "grpc-status": 99, "grpc-message": "odd" })), lookup, [ServiceError, "UNKNOWN"], /odd/, 4],
   ["status OK but no message", body(ok0), lookup, INTERNAL, /no response message/, 1],
   ["trailers-only with grpc-status 0", raw(200, { "content-type": GRPC_WEB, "grpc-status": "0" }), lookup, INTERNAL, /no response message/, 1],
@@ -90,18 +90,18 @@ const cases = [
     /HTTP 502 without a gRPC status/,
     4,
   ],
-  ["an HTML 200 page (wrong content-type)", raw(200, { "content-type": "text/html; charset=utf-8" }, "<html>hello</html>"), lookup, INTERNAL, /content-type is .*text\/html; charset=utf-8.*, not application\/grpc-web/, 1],
-  ["JSON instead of gRPC-web", raw(200, { "content-type": "application/json" }, '{"secret_id":"st-1"}'), lookup, INTERNAL, /content-type is .*application\/json/, 1],
+  ["an HTML 200 page (wrong content-type)", raw(200, { "content-type": "text/html; charset=utf-8" }, "<html>hello</html>"), lookup, INTERNAL, /content-type is "text\/html; charset=utf-8", not application\/grpc-web/, 1],
+  ["JSON instead of gRPC-web", raw(200, { "content-type": "application/json" }, '{"secret_id":"st-1"}'), lookup, INTERNAL, /content-type is "application\/json"/, 1],
   [
     "grpc-web-text (base64) instead of binary",
     raw(200, { "content-type": "application/grpc-web-text" }, Buffer.concat([frame(valid), ok0]).toString("base64")),
     lookup,
     INTERNAL,
-    /content-type is .*application\/grpc-web-text/,
+    /content-type is "application\/grpc-web-text"/,
     1,
   ],
-  ["no content-type", raw(200, {}, Buffer.concat([frame(valid), ok0])), lookup, INTERNAL, /content-type is .*, not application\/grpc-web/, 1],
-  ["plain gRPC (application/grpc)", raw(200, { "content-type": "application/grpc" }, Buffer.concat([frame(valid), ok0])), lookup, INTERNAL, /content-type is .*application\/grpc\b/, 1],
+  ["no content-type", raw(200, {}, Buffer.concat([frame(valid), ok0])), lookup, INTERNAL, /content-type is "", not application\/grpc-web/, 1],
+  ["plain gRPC (application/grpc)", raw(200, { "content-type": "application/grpc" }, Buffer.concat([frame(valid), ok0])), lookup, INTERNAL, /content-type is "application\/grpc"/, 1],
   ["the compressed flag", body(frame(valid, { flags: 1 }), ok0), lookup, INTERNAL, /compressed/, 1],
   ["unknown frame flags (0x02)", body(frame(valid, { flags: 2 }), ok0), lookup, INTERNAL, /unknown flags 0x02/, 1],
   ["two messages in a unary answer", body(frame(valid), frame(valid), ok0), lookup, INTERNAL, /answered with 2 messages/, 1],
@@ -158,18 +158,14 @@ describe("malformed answers: a typed error each, and the module still works afte
     });
   }
 
-  test(
-    "messages quote the server's content-type and grpc-status once",
-    { todo: 'BUG: core/src/grpc_web.rs passes validate::quote(..) into #[error("{0:?}")], so the text is quoted twice: content-type is "\\"application/json\\""' },
-    async () => {
-      fake.fallback = raw(200, { "content-type": "application/json" }, "{}");
-      const e1 = await lookup(viaFake()).catch((e) => e);
-      assert.equal(e1.message, 'malformed response from the server: content-type is "application/json", not application/grpc-web');
-      fake.fallback = body(frame(valid), trailerFrame({ "grpc-status": "OK" }));
-      const e2 = await lookup(viaFake()).catch((e) => e);
-      assert.equal(e2.message, 'malformed response from the server: grpc-status "OK" is not a number');
-    },
-  );
+  test("messages quote the server's content-type and grpc-status once", async () => {
+    fake.fallback = raw(200, { "content-type": "application/json" }, "{}");
+    const e1 = await lookup(viaFake()).catch((e) => e);
+    assert.equal(e1.message, 'malformed response from the server: content-type is "application/json", not application/grpc-web');
+    fake.fallback = body(frame(valid), trailerFrame({ "grpc-status": "OK" }));
+    const e2 = await lookup(viaFake()).catch((e) => e);
+    assert.equal(e2.message, 'malformed response from the server: grpc-status "OK" is not a number');
+  });
 
   test("a stalled body (headers, then nothing) ends with the call's timeout", async () => {
     fake.fallback = (req, res) => {
