@@ -12,7 +12,8 @@ PYTHON_DOTENV_VERSION=1.2.2
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
 
 # --- apt packages --------------------------------------------------------------------------------
-apt_packages=(protobuf-compiler)
+# chromium: the browser tests (tests/runtimes, tests/browser) drive Debian's Chromium.
+apt_packages=(protobuf-compiler chromium)
 if ! (command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown); then
   # No rustup wasm32 std here: Debian's rustc-web builds std for wasm32 from source (TOOLCHAIN.md).
   apt_packages+=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22)

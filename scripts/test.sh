@@ -29,5 +29,8 @@ cargo test --workspace
 step "Node tests (the built package)"
 node --test --test-reporter=spec tests/node/
 
+step "Runtimes (Node ESM/CJS, Deno, Bun, workerd, Chromium + Vite; the packed tarball)"
+node --test --test-reporter=spec tests/runtimes/
+
 step "Modal's official clients (Python CLI + SDK modal==1.6.4, JS SDK modal@0.11.1)"
 bash tests/official/run.sh

@@ -27,16 +27,28 @@ export const pkg = await import(PKG_ENTRY);
 const LISTENING = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
 
 /**
- * Starts the server; it is stopped by an `after()` hook of the calling test file.
+ * Starts the server (browsers of `allowOrigins` may call it); it is stopped by an `after()` hook of
+ * the calling test file.
  * Resolves to { url, data, token(workspace?), env(name, workspace?), client(token, options), log(), stop() }.
  */
-export async function startServer() {
+export async function startServer({ allowOrigins = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "modal-secrets-node-"));
   const data = join(dir, "data");
   const logPath = join(dir, "server.log");
   const child = spawn(
     SERVER_BIN,
-    ["serve", "--listen", "127.0.0.1:0", "--data", data, "--www", join(dir, "no-www"), "--pkg", join(dir, "no-pkg")],
+    [
+      "serve",
+      "--listen",
+      "127.0.0.1:0",
+      "--data",
+      data,
+      "--www",
+      join(dir, "no-www"),
+      "--pkg",
+      join(dir, "no-pkg"),
+      ...allowOrigins.flatMap((origin) => ["--allow-origin", origin]),
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let log = "";
