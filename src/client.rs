@@ -59,7 +59,8 @@ impl Inner {
 
 #[wasm_bindgen(skip_typescript)]
 pub struct ClientCore {
-    pub(crate) inner: Rc<Inner>,
+    /// `None` only in [`ClientCore::none`].
+    pub(crate) inner: Option<Rc<Inner>>,
 }
 
 #[wasm_bindgen]
@@ -111,40 +112,50 @@ impl ClientCore {
         };
         let client = Client::new(&config, tuning).map_err(|e| to_js(&e))?;
         Ok(ClientCore {
-            inner: Rc::new(Inner {
+            inner: Some(Rc::new(Inner {
                 client,
                 fetch: opts.function("fetch")?,
                 on_warning: opts.function("onWarning")?,
-            }),
+            })),
         })
+    }
+
+    /// A placeholder for "no client could be made": operations given it check their arguments and
+    /// do nothing else, so api.js can report a bad argument before a missing configuration.
+    pub fn none() -> ClientCore {
+        ClientCore { inner: None }
+    }
+
+    fn client(&self) -> Option<&Client> {
+        self.inner.as_deref().map(|inner| &inner.client)
     }
 
     #[wasm_bindgen(getter, js_name = serverUrl)]
     pub fn server_url(&self) -> String {
-        self.inner.client.server_url().to_owned()
+        self.client()
+            .map_or_else(String::new, |c| c.server_url().to_owned())
     }
 
     #[wasm_bindgen(getter, js_name = tokenId)]
     pub fn token_id(&self) -> String {
-        self.inner.client.token_id().to_owned()
+        self.client()
+            .map_or_else(String::new, |c| c.token_id().to_owned())
     }
 
     #[wasm_bindgen(getter)]
     pub fn environment(&self) -> String {
-        self.inner.client.environment().to_owned()
+        self.client()
+            .map_or_else(String::new, |c| c.environment().to_owned())
     }
 
     #[wasm_bindgen(getter, js_name = timeoutMs)]
     pub fn timeout_ms(&self) -> Option<f64> {
-        self.inner
-            .client
-            .timeout()
-            .map(|t| t.as_secs_f64() * 1000.0)
+        self.client()?.timeout().map(|t| t.as_secs_f64() * 1000.0)
     }
 
     #[wasm_bindgen(getter, js_name = maxRetries)]
     pub fn max_retries(&self) -> u32 {
-        self.inner.client.retry_policy().max_retries
+        self.client().map_or(0, |c| c.retry_policy().max_retries)
     }
 }
 
@@ -163,7 +174,7 @@ pub fn config_path(env: JsValue, home: Option<String>) -> Result<Option<String>,
     let env = if env.is_undefined() || env.is_null() {
         HashMap::new()
     } else {
-        env_map(&env, "the environment")?
+        env_map(&env, "Client.fromEnv: options.env")?
     };
     Ok(config::config_path(&env, home.as_deref()))
 }

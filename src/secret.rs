@@ -54,27 +54,29 @@ impl SecretCore {
     }
 
     /// Makes sure the secret is hydrated, then runs `then` with its id.
+    /// `None` for the placeholder client ([`ClientCore::none`]): the arguments were checked, and
+    /// the caller reports why there is no client (see api.js).
     fn run<F, Fut>(
         &self,
         client: &ClientCore,
         signal: JsValue,
         call: modal_secrets_core::client::CallOptions,
         then: F,
-    ) -> Promise
+    ) -> Option<Promise>
     where
         F: FnOnce(Rc<crate::client::Inner>, JsValue, String) -> Fut + 'static,
         Fut: std::future::Future<Output = Result<JsValue, Error>> + 'static,
     {
         let state = self.state.clone();
-        let inner = client.inner.clone();
-        future_to_promise(async move {
+        let inner = client.inner.clone()?;
+        Some(future_to_promise(async move {
             let result = async {
                 let id = hydrate(&state, &inner, &signal, call).await?;
                 then(inner.clone(), signal, id).await
             }
             .await;
             result.map_err(|e| to_js(&e))
-        })
+        }))
     }
 }
 
@@ -229,7 +231,11 @@ impl SecretCore {
     }
 
     /// Resolves (to `undefined`) once hydrated with `client`.
-    pub fn hydrate(&self, client: &ClientCore, options: JsValue) -> Result<Promise, JsValue> {
+    pub fn hydrate(
+        &self,
+        client: &ClientCore,
+        options: JsValue,
+    ) -> Result<Option<Promise>, JsValue> {
         let opts = Opts::new(&options, "secret.hydrate", PER_CALL)?;
         let (call, signal) = call_options(&opts)?;
         Ok(self.run(client, signal, call, |_, _, _| async {
@@ -239,7 +245,7 @@ impl SecretCore {
 
     /// `secret.info({ refresh })`: the metadata from hydration, or fresh from SecretGetInfo when
     /// `refresh` is set.
-    pub fn info(&self, client: &ClientCore, options: JsValue) -> Result<Promise, JsValue> {
+    pub fn info(&self, client: &ClientCore, options: JsValue) -> Result<Option<Promise>, JsValue> {
         let opts = Opts::new(
             &options,
             "secret.info",
@@ -281,7 +287,7 @@ impl SecretCore {
         client: &ClientCore,
         env_dict: JsValue,
         options: JsValue,
-    ) -> Result<Promise, JsValue> {
+    ) -> Result<Option<Promise>, JsValue> {
         let what = "secret.update: envDict";
         let opts = Opts::new(&options, "secret.update", PER_CALL)?;
         let (call, signal) = call_options(&opts)?;
@@ -345,14 +351,15 @@ fn info_object(record: &SecretRecord) -> JsValue {
     object.into()
 }
 
-/// `Secret.objects.create(name, envDict, { allowExisting, environmentName })`.
+/// `Secret.objects.create(name, envDict, { allowExisting, environmentName })`. Without a client,
+/// only the arguments are checked (`undefined`): api.js then reports why there is no client.
 #[wasm_bindgen(js_name = createSecret, skip_typescript)]
 pub fn create_secret(
     client: &ClientCore,
     name: JsValue,
     env_dict: JsValue,
     options: JsValue,
-) -> Result<Promise, JsValue> {
+) -> Result<Option<Promise>, JsValue> {
     let what = "Secret.objects.create";
     let name = args::string(&name, &format!("{what}: name"))?;
     let dict_what = format!("{what}: envDict");
@@ -380,8 +387,10 @@ pub fn create_secret(
     if let Some(env) = &environment {
         modal_secrets_core::validate::environment_name(env).map_err(|e| to_js(&e))?;
     }
-    let inner = client.inner.clone();
-    Ok(future_to_promise(async move {
+    let Some(inner) = client.inner.clone() else {
+        return Ok(None);
+    };
+    Ok(Some(future_to_promise(async move {
         inner
             .client
             .create(
@@ -395,16 +404,17 @@ pub fn create_secret(
             .await
             .map(|()| JsValue::UNDEFINED)
             .map_err(|e| to_js(&e))
-    }))
+    })))
 }
 
-/// `Secret.objects.delete(name, { allowMissing, environmentName })`.
+/// `Secret.objects.delete(name, { allowMissing, environmentName })`; without a client, as
+/// `createSecret`.
 #[wasm_bindgen(js_name = deleteSecret, skip_typescript)]
 pub fn delete_secret(
     client: &ClientCore,
     name: JsValue,
     options: JsValue,
-) -> Result<Promise, JsValue> {
+) -> Result<Option<Promise>, JsValue> {
     let what = "Secret.objects.delete";
     let name = args::string(&name, &format!("{what}: name"))?;
     let opts = Opts::new(
@@ -425,8 +435,10 @@ pub fn delete_secret(
     if let Some(env) = &environment {
         modal_secrets_core::validate::environment_name(env).map_err(|e| to_js(&e))?;
     }
-    let inner = client.inner.clone();
-    Ok(future_to_promise(async move {
+    let Some(inner) = client.inner.clone() else {
+        return Ok(None);
+    };
+    Ok(Some(future_to_promise(async move {
         inner
             .client
             .delete(
@@ -439,7 +451,7 @@ pub fn delete_secret(
             .await
             .map(|_| JsValue::UNDEFINED)
             .map_err(|e| to_js(&e))
-    }))
+    })))
 }
 
 /// A listing in progress: `next()` resolves to the next page of `SecretCore`s, or `undefined`.
@@ -453,11 +465,12 @@ pub struct ListingCore {
 
 #[wasm_bindgen]
 impl ListingCore {
+    /// Without a client, as `createSecret`.
     pub fn create(
         client: &ClientCore,
         options: JsValue,
         what: &str,
-    ) -> Result<ListingCore, JsValue> {
+    ) -> Result<Option<ListingCore>, JsValue> {
         let opts = Opts::new(
             &options,
             what,
@@ -476,12 +489,12 @@ impl ListingCore {
         let (call, signal) = call_options(&opts)?;
         let listing = Listing::new(environment.as_deref(), max_objects, created_before)
             .map_err(|e| to_js(&e))?;
-        Ok(ListingCore {
-            inner: client.inner.clone(),
+        Ok(client.inner.clone().map(|inner| ListingCore {
+            inner,
             listing: Rc::new(RefCell::new(listing)),
             call,
             signal,
-        })
+        }))
     }
 
     pub fn next(&self) -> Promise {

@@ -136,6 +136,23 @@ function peek(client) {
   return isReady ? coreOf(client) : undefined;
 }
 
+let noClient;
+
+/**
+ * The client of a call and its core, or, when none can be had (no configuration, a bad `client`),
+ * the error and a placeholder core: the Rust side then checks the call's arguments and does
+ * nothing else, so a bad argument is reported before a missing configuration.
+ */
+function resolveClient(client, what) {
+  try {
+    const resolved = clientFor(client, what);
+    return { client: resolved, core: coreOf(resolved) };
+  } catch (error) {
+    noClient ??= ClientCore.none();
+    return { core: noClient, error };
+  }
+}
+
 /** The client for a call: `client` if given (it must be a Client), else the default one. */
 function clientFor(client, what) {
   if (client === undefined || client === null) {
@@ -268,31 +285,39 @@ export class Secret {
     return this.#peek()?.hydrated ?? false;
   }
 
-  // The client for a call on this secret: the one that hydrated it, else the given or default one.
+  // The client of a call on this secret: the one that hydrated it, else the given or default
+  // one (see resolveClient).
   #clientFor(options, what) {
-    if (this.#made().hydrated && this.#client) return this.#client;
+    if (this.#made().hydrated && this.#client) return { client: this.#client, core: coreOf(this.#client) };
     checkOptions(options, what);
-    this.#client = clientFor(options?.client ?? this.#client, what);
-    return this.#client;
+    const resolved = resolveClient(options?.client ?? this.#client, what);
+    this.#client ??= resolved.client;
+    return resolved;
   }
 
   async hydrate(options) {
     await loaded();
-    const client = this.#clientFor(options, "secret.hydrate");
-    await this.#made().hydrate(coreOf(client), options);
+    const { core, error } = this.#clientFor(options, "secret.hydrate");
+    const pending = this.#made().hydrate(core, options);
+    if (error) throw error;
+    await pending;
     return this;
   }
 
   async info(options) {
     await loaded();
-    const client = this.#clientFor(options, "secret.info");
-    return this.#made().info(coreOf(client), options);
+    const { core, error } = this.#clientFor(options, "secret.info");
+    const pending = this.#made().info(core, options);
+    if (error) throw error;
+    return pending;
   }
 
   async update(envDict, options) {
     await loaded();
-    const client = this.#clientFor(options, "secret.update");
-    await this.#made().update(coreOf(client), envDict, options);
+    const { core, error } = this.#clientFor(options, "secret.update");
+    const pending = this.#made().update(core, envDict, options);
+    if (error) throw error;
+    await pending;
   }
 
   toJSON() {
@@ -311,8 +336,10 @@ export class Secret {
     async create(name, envDict, options) {
       await loaded();
       checkOptions(options, "Secret.objects.create");
-      const client = clientFor(options?.client, "Secret.objects.create");
-      await createSecret(coreOf(client), name, envDict, options);
+      const { core, error } = resolveClient(options?.client, "Secret.objects.create");
+      const pending = createSecret(core, name, envDict, options);
+      if (error) throw error;
+      await pending;
     },
 
     /** Every secret of an environment (newest first), hydrated. */
@@ -331,8 +358,10 @@ export class Secret {
     async delete(name, options) {
       await loaded();
       checkOptions(options, "Secret.objects.delete");
-      const client = clientFor(options?.client, "Secret.objects.delete");
-      await deleteSecret(coreOf(client), name, options);
+      const { core, error } = resolveClient(options?.client, "Secret.objects.delete");
+      const pending = deleteSecret(core, name, options);
+      if (error) throw error;
+      await pending;
     },
   });
 }
@@ -340,8 +369,9 @@ export class Secret {
 async function* listing(options, what) {
   await loaded();
   checkOptions(options, what);
-  const client = clientFor(options?.client, what);
-  const pages = ListingCore.create(coreOf(client), options, what);
+  const { client, core, error } = resolveClient(options?.client, what);
+  const pages = ListingCore.create(core, options, what);
+  if (error) throw error;
   try {
     for (;;) {
       const page = await pages.next();

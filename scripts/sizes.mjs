@@ -1,0 +1,45 @@
+// What each runtime downloads from pkg/ (the entry, every chunk it imports, the .wasm), raw and
+// gzip -9, for scripts/build.sh to print. `node scripts/sizes.mjs [pkg] [--json]`.
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
+
+const args = process.argv.slice(2);
+const pkgDir = resolve(args.find((a) => !a.startsWith("--")) ?? "pkg");
+const entries = {
+  "Node (node.cjs)": "node.cjs",
+  "browsers, bundlers (browser.js)": "browser.js",
+  "workerd (workerd.js)": "workerd.js",
+  "Deno (deno.js)": "deno.js",
+  "Bun (bun.js)": "bun.js",
+};
+
+/** The entry and the ES-module chunks it imports, transitively. */
+function closure(file, seen = new Set()) {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const text = readFileSync(join(pkgDir, file), "utf8");
+  for (const m of text.matchAll(/(?:from|import)\s*["']\.\/([^"']+\.js)["']/g)) closure(m[1], seen);
+  return seen;
+}
+
+const wasm = readFileSync(join(pkgDir, "modal_secrets_bg.wasm"));
+const wasmGz = gzipSync(wasm, { level: 9 }).length;
+const rows = Object.entries(entries).map(([runtime, entry]) => {
+  const files = [...closure(entry)];
+  const js = files.map((f) => readFileSync(join(pkgDir, f)));
+  const jsRaw = js.reduce((n, b) => n + b.length, 0);
+  const jsGz = js.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0);
+  return { runtime, files: [...files, "modal_secrets_bg.wasm"], jsRaw, jsGz, wasmRaw: wasm.length, wasmGz, totalGz: jsGz + wasmGz };
+});
+
+if (args.includes("--json")) {
+  console.log(JSON.stringify(rows, null, 2));
+} else {
+  for (const r of rows) {
+    console.log(
+      `build: size: ${r.runtime}: ${(r.totalGz / 1000).toFixed(1)} KB gzip ` +
+        `(.wasm ${r.wasmGz} B + JS ${r.jsGz} B; raw ${r.wasmRaw} + ${r.jsRaw} B)`,
+    );
+  }
+}
