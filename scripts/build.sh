@@ -72,11 +72,5 @@ say "cargo build --release (modal-secrets-server)"
 cargo build --release --quiet -p modal-secrets-server
 
 # --- 6. size -----------------------------------------------------------------------------------
-gz() { gzip -9c "$1" | wc -c; }
-wasm_raw=$(wc -c <"$pkg/modal_secrets_bg.wasm")
-wasm_gz=$(gz "$pkg/modal_secrets_bg.wasm")
-js_raw=$(wc -c <"$pkg/node.cjs")
-js_gz=$(gz "$pkg/node.cjs")
 say "pkg/ ready: $(ls "$pkg" | tr '\n' ' ')"
-printf 'build: size: modal_secrets_bg.wasm %d B (gzip %d B) + JS glue node.cjs %d B (gzip %d B) = %.1f KB gzip\n' \
-  "$wasm_raw" "$wasm_gz" "$js_raw" "$js_gz" "$(awk "BEGIN { print ($wasm_gz + $js_gz) / 1000 }")"
+node scripts/sizes.mjs "$pkg"

@@ -23,6 +23,16 @@ export interface ParseDotenvOptions {
  */
 export function parseDotenv(text: string, options?: ParseDotenvOptions): Record<string, string | null>;
 
+/**
+ * Resolves once the package's WebAssembly is loaded: at once in Node, Deno, Bun and workerd, which
+ * load it synchronously; in browsers it loads in the background. Async functions wait for it by
+ * themselves, and `new Client()`, `Secret.fromName()` … may be called before it (their checks then
+ * run at the first async use). Only {@link parseDotenv}, which answers at once, needs
+ * `await ready` first in a browser. Rejects with a {@link ModalError} (code `UNAVAILABLE`) if the
+ * .wasm cannot be loaded.
+ */
+export const ready: Promise<void>;
+
 // ---- Client -------------------------------------------------------------------------------------
 
 /** Options of {@link Client}. Every one is optional; `new Client()` reads nothing else. */

@@ -74,7 +74,7 @@ test("TypeScript accepts the whole API, from ESM and from CommonJS, and rejects 
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   // Type-checked only (never run): every export, function and option of the package.
   const source = `import {
-  Client, Secret, parseDotenv, ModalError, InvalidError, ConflictError, NotFoundError,
+  Client, Secret, parseDotenv, ready, ModalError, InvalidError, ConflictError, NotFoundError,
   AlreadyExistsError, AuthError, PermissionDeniedError, ResourceExhaustedError, ServiceError,
   UnimplementedError, InternalError, DataLossError, ConnectionError, TimeoutError,
   type SecretInfo, type ClientOptions, type ListOptions,
@@ -94,6 +94,7 @@ const fromEnv: Client = Client.fromEnv({ env: { MODAL_TOKEN_ID: "ak-1" }, profil
 const url: string = client.serverUrl + client.tokenId + client.environment + String(client.maxRetries);
 const t: number | undefined = client.timeoutMs;
 async function all(signal: AbortSignal): Promise<void> {
+  const loaded: void = await ready;
   const call = { client, signal, timeoutMs: 1000 };
   const s = Secret.fromName("db", { environmentName: "dev", requiredKeys: ["A"], client });
   const hydrated: Secret = await s.hydrate(call);
@@ -123,7 +124,7 @@ async function all(signal: AbortSignal): Promise<void> {
     new ResourceExhaustedError("x"), new ServiceError("x"), new UnimplementedError("x"), new InternalError("x"),
     new DataLossError("x"), new ConnectionError("x"), new TimeoutError("x"),
   ];
-  console.log(id, keys, name, isHydrated, created, lastUsed, by, list, errors);
+  console.log(loaded, id, keys, name, isHydrated, created, lastUsed, by, list, errors);
 }
 export { values, code, retryAfter, retryable, fromEnv, url, t, all };
 `;
