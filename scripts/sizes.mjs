@@ -1,5 +1,7 @@
 // What each runtime downloads from pkg/ (the entry, every chunk it imports, the .wasm), raw and
-// gzip -9, for scripts/build.sh to print. `node scripts/sizes.mjs [pkg] [--json]`.
+// gzip -9, for scripts/build.sh to print, checked against the budget in scripts/size-budget.json:
+// above it, this exits non-zero and the build fails, so the package cannot grow unnoticed.
+// `node scripts/sizes.mjs [pkg] [--json]`.
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -33,6 +35,9 @@ const rows = Object.entries(entries).map(([runtime, entry]) => {
   return { runtime, files: [...files, "modal_secrets_bg.wasm"], jsRaw, jsGz, wasmRaw: wasm.length, wasmGz, totalGz: jsGz + wasmGz };
 });
 
+const budget = JSON.parse(readFileSync(new URL("./size-budget.json", import.meta.url), "utf8"));
+const over = rows.filter((r) => r.totalGz > budget.maxGzipBytesPerRuntime);
+
 if (args.includes("--json")) {
   console.log(JSON.stringify(rows, null, 2));
 } else {
@@ -42,4 +47,14 @@ if (args.includes("--json")) {
         `(.wasm ${r.wasmGz} B + JS ${r.jsGz} B; raw ${r.wasmRaw} + ${r.jsRaw} B)`,
     );
   }
+}
+
+if (over.length) {
+  for (const r of over) {
+    console.error(
+      `build: error: ${r.runtime} downloads ${r.totalGz} B gzip, over the budget of ` +
+        `${budget.maxGzipBytesPerRuntime} B (scripts/size-budget.json)`,
+    );
+  }
+  process.exit(1);
 }
