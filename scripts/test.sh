@@ -28,6 +28,7 @@ cargo test --workspace
 
 step "Node tests (the built package)"
 node --test --test-reporter=spec tests/node/
+node --test --test-reporter=spec tests/browser/
 
 step "Runtimes (Node ESM/CJS, Deno, Bun, workerd, Chromium + Vite; the packed tarball)"
 node --test --test-reporter=spec tests/runtimes/
