@@ -517,6 +517,20 @@ test("2,000 secrets: time to first rows and to filter (printed)", async () => {
   await page.waitForFunction(() => document.querySelector("#rows tr[data-name='bulk-1999']"));
   assert.ok((await rowNames()).length < 100);
 
+  // The keyboard walks the whole list, the window following the focus.
+  const focusedRow = () => page.evaluate(() => document.activeElement.closest("tr")?.dataset.name);
+  await page.focus("#filter");
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await focusedRow(), "bulk-0000");
+  await page.keyboard.press("End");
+  assert.equal(await focusedRow(), "bulk-1999");
+  await page.keyboard.press("PageUp");
+  await page.keyboard.press("ArrowUp");
+  const name = await focusedRow();
+  assert.ok(name > "bulk-1900" && name < "bulk-1999", name);
+  await page.keyboard.press("Home");
+  assert.equal(await focusedRow(), "bulk-0000");
+
   console.log(
     `# 2,000 secrets: first rows ${firstRows} ms after Connect (in page: ${Math.round(inPage.first)} ms), ` +
       `all rows ${allRows} ms (in page: ${Math.round(inPage.all)} ms), ` +
