@@ -407,6 +407,7 @@ test("screenshots of the main views, light and dark", async () => {
     await page.screenshot({ path: join(shotsDir, `dashboard-${name}.png`) });
   };
 
+  await page.setViewportSize({ width: 1200, height: 900 }); // the dialogs whole
   for (const scheme of ["light", "dark"]) {
     await page.emulateMedia({ colorScheme: scheme });
     await page.click("#refresh");
@@ -450,6 +451,7 @@ test("screenshots of the main views, light and dark", async () => {
     await shot(`connect-${scheme}`);
   }
   await page.emulateMedia({ colorScheme: "light" });
+  await page.setViewportSize({ width: 1200, height: 780 });
 });
 
 test("2,000 secrets: time to first rows and to filter (printed)", async () => {
