@@ -2,7 +2,7 @@
 //! token, plus the `fetch` and `onWarning` functions it was given. The token secret stays in wasm
 //! memory: no JS property ever holds it.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use modal_secrets_core::Redacted;
@@ -93,11 +93,11 @@ impl ClientCore {
             max_throttle_wait: opts.millis("maxThrottleWaitMs")?,
         };
         let env = if !from_env {
-            HashMap::new()
+            BTreeMap::new()
         } else if let Some(env) = opts.env("env")? {
             env
         } else if default_env.is_undefined() || default_env.is_null() {
-            HashMap::new()
+            BTreeMap::new()
         } else {
             env_map(&default_env, "the environment")?
         };
@@ -172,7 +172,7 @@ pub fn call_options(opts: &Opts<'_>) -> Result<(CallOptions, JsValue), JsValue> 
 #[wasm_bindgen(js_name = configPath, skip_typescript)]
 pub fn config_path(env: JsValue, home: Option<String>) -> Result<Option<String>, JsValue> {
     let env = if env.is_undefined() || env.is_null() {
-        HashMap::new()
+        BTreeMap::new()
     } else {
         env_map(&env, "Client.fromEnv: options.env")?
     };

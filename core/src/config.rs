@@ -2,7 +2,7 @@
 //! (`modal/config.py`, 1.6.4): explicit options, then `MODAL_*` variables, then the active profile of
 //! `~/.modal.toml`, then defaults. No I/O here: the caller reads the environment and the file.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::error::{Code, Error};
@@ -73,7 +73,7 @@ impl Config {
 /// The config file to read: `MODAL_CONFIG_PATH` if set and non-empty (taken as is, no `~`
 /// expansion, as Modal does), else `<home>/.modal.toml`. `None` when there is no home directory, or
 /// inside a Modal container (`MODAL_IS_REMOTE=1`), where Modal never reads the file.
-pub fn config_path(env: &HashMap<String, String>, home: Option<&str>) -> Option<String> {
+pub fn config_path(env: &BTreeMap<String, String>, home: Option<&str>) -> Option<String> {
     if env.get("MODAL_IS_REMOTE").is_some_and(|v| v == "1") {
         return None;
     }
@@ -98,7 +98,7 @@ pub fn config_path(env: &HashMap<String, String>, home: Option<&str>) -> Option<
 /// a variable or option, is ignored. No message quotes a value: only key, variable and profile names.
 pub fn resolve(
     options: &ConfigOptions,
-    env: &HashMap<String, String>,
+    env: &BTreeMap<String, String>,
     toml_text: Option<&str>,
 ) -> Result<Config, Error> {
     let file = match toml_text {
@@ -266,7 +266,7 @@ impl Origin<'_> {
 }
 
 struct Scope<'a> {
-    env: &'a HashMap<String, String>,
+    env: &'a BTreeMap<String, String>,
     profile: &'a str,
     table: Option<&'a toml::Table>,
 }

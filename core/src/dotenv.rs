@@ -7,7 +7,7 @@
 //! `tests/dotenv/cases.json` with `core/tests/dotenv_python.rs` checks us against the real thing.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// Parses .env text as python-dotenv's `dotenv_values` does (interpolation on).
 /// `env` plays the role of os.environ for ${VAR} interpolation.
@@ -15,10 +15,10 @@ use std::collections::HashMap;
 /// The result is in the order of the Python dict: a repeated key keeps its first position and takes its
 /// last value. A key with no `=` maps to `None`. Statements python-dotenv cannot parse are skipped as it
 /// skips them (from where parsing failed to the end of that line).
-pub fn parse(text: &str, env: &HashMap<String, String>) -> Vec<(String, Option<String>)> {
+pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Vec<(String, Option<String>)> {
     let mut reader = Reader::new(text);
     let mut values: Vec<(&str, Option<String>)> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
 
     while let Some(step) = reader.next_binding() {
         let Step::Binding(key, raw) = step else {
@@ -402,8 +402,8 @@ fn decode_escapes(raw: &str, decode: impl Fn(char) -> Option<char>) -> Cow<'_, s
 fn interpolate(
     value: &str,
     earlier: &[(&str, Option<String>)],
-    index: &HashMap<&str, usize>,
-    env: &HashMap<String, String>,
+    index: &BTreeMap<&str, usize>,
+    env: &BTreeMap<String, String>,
 ) -> String {
     let bytes = value.as_bytes();
     let mut out = String::new();
@@ -464,7 +464,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn run(text: &str) -> Vec<(String, Option<String>)> {
-        parse(text, &HashMap::new())
+        parse(text, &BTreeMap::new())
     }
 
     fn run_env(text: &str, env: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
@@ -627,7 +627,7 @@ mod tests {
     proptest! {
         #[test]
         fn never_panics_and_keys_come_from_the_input(text in any::<String>()) {
-            for (key, _) in parse(&text, &HashMap::new()) {
+            for (key, _) in parse(&text, &BTreeMap::new()) {
                 prop_assert!(text.contains(&key));
             }
         }
@@ -637,7 +637,7 @@ mod tests {
             text in dotenvish(),
             env_value in dotenvish(),
         ) {
-            let env = HashMap::from([("A".to_owned(), env_value)]);
+            let env = BTreeMap::from([("A".to_owned(), env_value)]);
             for (key, _) in parse(&text, &env) {
                 prop_assert!(!key.is_empty());
                 prop_assert!(text.contains(&key));
@@ -656,7 +656,7 @@ mod tests {
                     None => expected.push((k.clone(), Some(v.clone()))),
                 }
             }
-            prop_assert_eq!(parse(&text, &HashMap::new()), expected);
+            prop_assert_eq!(parse(&text, &BTreeMap::new()), expected);
         }
     }
 }

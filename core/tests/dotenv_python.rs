@@ -5,7 +5,7 @@
 //! Needs `python3` (or `$PYTHON`) with python-dotenv 1.2.2; fails, never skips, when either is missing.
 //! `DOTENV_CASES=/path/to/other.json` runs another case file (handy for generated differential runs).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -19,7 +19,7 @@ type Pairs = Vec<(String, Option<String>)>;
 struct Case {
     name: String,
     text: String,
-    env: HashMap<String, String>,
+    env: BTreeMap<String, String>,
     expected: Pairs,
 }
 
@@ -75,7 +75,7 @@ fn read_cases(oracle_output: &str) -> Vec<Case> {
                 current = Some(Case {
                     name: word(),
                     text: String::new(),
-                    env: HashMap::new(),
+                    env: BTreeMap::new(),
                     expected: Vec::new(),
                 })
             }

@@ -4,7 +4,7 @@
 //! optionally a NUL byte and `NAME=value` lines for the environment.
 #![no_main]
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use libfuzzer_sys::fuzz_target;
 use modal_secrets_core::config::{ConfigOptions, resolve};
@@ -14,7 +14,7 @@ const MARKER: &str = "Fz9qMarker";
 fuzz_target!(|data: &[u8]| {
     let input = String::from_utf8_lossy(data);
     let (text, env_lines) = input.split_once('\0').unwrap_or((&input, ""));
-    let env: HashMap<String, String> = env_lines
+    let env: BTreeMap<String, String> = env_lines
         .lines()
         .filter_map(|line| line.split_once('='))
         .map(|(name, value)| (name.to_owned(), value.to_owned()))

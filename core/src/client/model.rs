@@ -1,7 +1,7 @@
 //! The client's values: what a secret handle stands for ([`Source`]), what the server said about a
 //! secret ([`SecretRecord`]), and checked key/value input ([`EnvDict`], [`Update`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use prost::Message;
 
@@ -12,8 +12,9 @@ use crate::validate;
 
 /// Keys and values for a new secret. Keys are checked when it is built; values are kept out of
 /// every `Debug`.
+/// (The map is the request's own type, so the wasm holds one BTreeMap rather than two.)
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct EnvDict(BTreeMap<String, Redacted<String>>);
+pub struct EnvDict(Redacted<BTreeMap<String, String>>);
 
 impl EnvDict {
     /// Checks every key (`^[a-zA-Z_][a-zA-Z0-9_]*$`).
@@ -21,28 +22,25 @@ impl EnvDict {
         let mut map = BTreeMap::new();
         for (key, value) in pairs {
             validate::env_key(&key)?;
-            map.insert(key, Redacted::new(value));
+            map.insert(key, value);
         }
-        Ok(EnvDict(map))
+        Ok(EnvDict(Redacted::new(map)))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+        self.0.expose().keys().map(String::as_str)
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.expose().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.expose().is_empty()
     }
 
     pub(crate) fn to_proto(&self) -> BTreeMap<String, String> {
-        self.0
-            .iter()
-            .map(|(k, v)| (k.clone(), v.expose().clone()))
-            .collect()
+        self.0.expose().clone()
     }
 }
 
@@ -178,12 +176,14 @@ impl SecretRecord {
 
     pub(crate) fn from_metadata(id: String, metadata: proto::SecretMetadata) -> SecretRecord {
         let creation = metadata.creation_info.unwrap_or_default();
-        let keys: BTreeSet<String> = metadata.keys.into_iter().collect();
+        let mut keys = metadata.keys;
+        keys.sort();
+        keys.dedup();
         SecretRecord {
             id,
             name: non_empty(metadata.name),
             environment_name: metadata.environment_name,
-            keys: keys.into_iter().collect(),
+            keys,
             created_at: timestamp(creation.created_at).unwrap_or(0.0),
             created_by: non_empty(creation.created_by),
             last_used_at: timestamp(metadata.last_used_at),
@@ -192,15 +192,15 @@ impl SecretRecord {
 
     /// The keys after `updates` were applied.
     pub fn apply(&mut self, updates: &[Update]) {
-        let mut keys: BTreeSet<String> = std::mem::take(&mut self.keys).into_iter().collect();
         for u in updates {
             if u.value.is_some() {
-                keys.insert(u.key.clone());
+                self.keys.push(u.key.clone());
             } else {
-                keys.remove(&u.key);
+                self.keys.retain(|k| *k != u.key);
             }
         }
-        self.keys = keys.into_iter().collect();
+        self.keys.sort();
+        self.keys.dedup();
     }
 }
 
