@@ -80,7 +80,7 @@ describe("retries", () => {
       const sent = Number(header(i, "x-retry-delay"));
       const measured = (fake.requests[i].at - fake.requests[0].at) / 1000;
       assert.ok(sent >= waitedSoFar[i] - 0.002, `x-retry-delay ${sent} < ${waitedSoFar[i]} s of waits`);
-      assert.ok(Math.abs(sent - measured) < 0.15, `x-retry-delay ${sent} vs ${measured.toFixed(3)} s since the first attempt`);
+      assert.ok(Math.abs(sent - measured) < 0.3, `x-retry-delay ${sent} vs ${measured.toFixed(3)} s since the first attempt`);
     }
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(fake.requests.length, 4, "no fifth attempt");
