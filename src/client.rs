@@ -14,19 +14,8 @@ use crate::args::{Opts, env_map};
 use crate::error::to_js;
 use crate::host::JsTransport;
 
-/// Options of `new Client()`; `Client.fromEnv()` also takes `env` and `profile`.
-const CLIENT_OPTIONS: &[&str] = &[
-    "serverUrl",
-    "tokenId",
-    "tokenSecret",
-    "environment",
-    "fetch",
-    "timeoutMs",
-    "maxRetries",
-    "maxThrottleWaitMs",
-    "onWarning",
-];
-const FROM_ENV_OPTIONS: &[&str] = &[
+/// Options of `new Client()`; `Client.fromEnv()` also takes the last two, `env` and `profile`.
+const OPTIONS: &[&str] = &[
     "serverUrl",
     "tokenId",
     "tokenSecret",
@@ -39,6 +28,8 @@ const FROM_ENV_OPTIONS: &[&str] = &[
     "env",
     "profile",
 ];
+const CLIENT_OPTIONS: &[&str] = OPTIONS.split_at(OPTIONS.len() - 2).0;
+const FROM_ENV_OPTIONS: &[&str] = OPTIONS;
 
 pub struct Inner {
     pub client: Client,

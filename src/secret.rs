@@ -351,6 +351,47 @@ fn info_object(record: &SecretRecord) -> JsValue {
     object.into()
 }
 
+/// What `Secret.objects.create` and `delete` share: a checked name, their options (`flag` is
+/// `allowExisting` or `allowMissing`), the environment, the per-call options. All checked now, so a
+/// bad argument throws before any request even though the call is async.
+struct NamedCall {
+    name: String,
+    flag: bool,
+    environment: Option<String>,
+    call: modal_secrets_core::client::CallOptions,
+    signal: JsValue,
+}
+
+impl NamedCall {
+    fn parse(
+        what: &str,
+        name: &JsValue,
+        options: &JsValue,
+        flag: &str,
+    ) -> Result<NamedCall, JsValue> {
+        let name = args::string(name, &format!("{what}: name"))?;
+        let opts = Opts::new(
+            options,
+            what,
+            &[flag, "environmentName", "client", "signal", "timeoutMs"],
+        )?;
+        let flag = opts.bool(flag)?;
+        let environment = opts.string("environmentName")?;
+        let (call, signal) = call_options(&opts)?;
+        modal_secrets_core::validate::secret_name(&name).map_err(|e| to_js(&e))?;
+        if let Some(env) = &environment {
+            modal_secrets_core::validate::environment_name(env).map_err(|e| to_js(&e))?;
+        }
+        Ok(NamedCall {
+            name,
+            flag,
+            environment,
+            call,
+            signal,
+        })
+    }
+}
+
 /// `Secret.objects.create(name, envDict, { allowExisting, environmentName })`. Without a client,
 /// only the arguments are checked (`undefined`): api.js then reports why there is no client.
 #[wasm_bindgen(js_name = createSecret, skip_typescript)]
@@ -361,49 +402,24 @@ pub fn create_secret(
     options: JsValue,
 ) -> Result<Option<Promise>, JsValue> {
     let what = "Secret.objects.create";
-    let name = args::string(&name, &format!("{what}: name"))?;
     let dict_what = format!("{what}: envDict");
     let mut pairs = Vec::new();
     for (key, value) in args::entries(&env_dict, &dict_what)? {
         pairs.push((key.clone(), string_value(&value, &dict_what, &key)?));
     }
     let dict = EnvDict::new(pairs).map_err(|e| to_js(&e))?;
-    let opts = Opts::new(
-        &options,
-        what,
-        &[
-            "allowExisting",
-            "environmentName",
-            "client",
-            "signal",
-            "timeoutMs",
-        ],
-    )?;
-    let allow_existing = opts.bool("allowExisting")?;
-    let environment = opts.string("environmentName")?;
-    let (call, signal) = call_options(&opts)?;
-    // Checked now, so a bad name throws before any request even though the call is async.
-    modal_secrets_core::validate::secret_name(&name).map_err(|e| to_js(&e))?;
-    if let Some(env) = &environment {
-        modal_secrets_core::validate::environment_name(env).map_err(|e| to_js(&e))?;
-    }
+    let c = NamedCall::parse(what, &name, &options, "allowExisting")?;
     let Some(inner) = client.inner.clone() else {
         return Ok(None);
     };
     Ok(Some(future_to_promise(async move {
-        inner
+        let t = inner.transport(&c.signal);
+        let env = c.environment.as_deref();
+        let done = inner
             .client
-            .create(
-                &inner.transport(&signal),
-                &name,
-                &dict,
-                allow_existing,
-                environment.as_deref(),
-                call,
-            )
-            .await
-            .map(|()| JsValue::UNDEFINED)
-            .map_err(|e| to_js(&e))
+            .create(&t, &c.name, &dict, c.flag, env, c.call)
+            .await;
+        done.map(|()| JsValue::UNDEFINED).map_err(|e| to_js(&e))
     })))
 }
 
@@ -415,42 +431,15 @@ pub fn delete_secret(
     name: JsValue,
     options: JsValue,
 ) -> Result<Option<Promise>, JsValue> {
-    let what = "Secret.objects.delete";
-    let name = args::string(&name, &format!("{what}: name"))?;
-    let opts = Opts::new(
-        &options,
-        what,
-        &[
-            "allowMissing",
-            "environmentName",
-            "client",
-            "signal",
-            "timeoutMs",
-        ],
-    )?;
-    let allow_missing = opts.bool("allowMissing")?;
-    let environment = opts.string("environmentName")?;
-    let (call, signal) = call_options(&opts)?;
-    modal_secrets_core::validate::secret_name(&name).map_err(|e| to_js(&e))?;
-    if let Some(env) = &environment {
-        modal_secrets_core::validate::environment_name(env).map_err(|e| to_js(&e))?;
-    }
+    let c = NamedCall::parse("Secret.objects.delete", &name, &options, "allowMissing")?;
     let Some(inner) = client.inner.clone() else {
         return Ok(None);
     };
     Ok(Some(future_to_promise(async move {
-        inner
-            .client
-            .delete(
-                &inner.transport(&signal),
-                &name,
-                allow_missing,
-                environment.as_deref(),
-                call,
-            )
-            .await
-            .map(|_| JsValue::UNDEFINED)
-            .map_err(|e| to_js(&e))
+        let t = inner.transport(&c.signal);
+        let env = c.environment.as_deref();
+        let done = inner.client.delete(&t, &c.name, c.flag, env, c.call).await;
+        done.map(|_| JsValue::UNDEFINED).map_err(|e| to_js(&e))
     })))
 }
 

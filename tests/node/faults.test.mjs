@@ -1,11 +1,11 @@
 // Issue 4, "done when" 2: retries, throttling, timeouts and aborts, against a fault-injecting
 // gRPC-web server (support/grpcweb.mjs: the scripted fake, the only mock of these suites) that
 // forwards to the real server whenever a test has not scripted a fault.
-import { test, describe, after, beforeEach } from "node:test";
+import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, countingFetch, pkg } from "./support/server.mjs";
+import { countingFetch, pkg } from "./support/server.mjs";
 import {
-  startFaultServer,
+  realAndFake,
   closedPort,
   status,
   ok,
@@ -19,15 +19,7 @@ import {
 
 const { Client, Secret, ServiceError, InternalError, ConnectionError, TimeoutError, ResourceExhaustedError, NotFoundError } = pkg;
 
-const server = await startServer();
-const token = server.token();
-const real = server.client(token);
-const fake = await startFaultServer({ upstream: server.url });
-after(() => fake.close());
-beforeEach(() => fake.reset());
-
-const viaFake = (options = {}) =>
-  new Client({ serverUrl: fake.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, ...options });
+const { token, real, fake, viaFake } = await realAndFake();
 
 let counter = 0;
 const uniq = (prefix) => `${prefix}-${++counter}`;

@@ -1,11 +1,11 @@
 // Issue 4, "done when" 3: malformed answers from a hostile server (the scripted fake of
 // support/grpcweb.mjs, the only mock here) each give a typed error, and right after each one the same
 // loaded module still works against the real server, directly and through the fake.
-import { test, describe, after, beforeEach } from "node:test";
+import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, pkg } from "./support/server.mjs";
+import { pkg } from "./support/server.mjs";
 import {
-  startFaultServer,
+  realAndFake,
   GRPC_WEB,
   frame,
   trailerFrame,
@@ -17,17 +17,9 @@ import {
   listResponse,
 } from "./support/grpcweb.mjs";
 
-const { Client, Secret, InternalError, ServiceError, UnimplementedError, AuthError, PermissionDeniedError, NotFoundError, ConnectionError, TimeoutError, ModalError } = pkg;
+const { Secret, InternalError, ServiceError, UnimplementedError, AuthError, PermissionDeniedError, NotFoundError, ConnectionError, TimeoutError, ModalError } = pkg;
 
-const server = await startServer();
-const token = server.token();
-const real = server.client(token);
-const fake = await startFaultServer({ upstream: server.url });
-after(() => fake.close());
-beforeEach(() => fake.reset());
-
-const viaFake = (options = {}) =>
-  new Client({ serverUrl: fake.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, ...options });
+const { token, real, fake, viaFake } = await realAndFake();
 
 const PROBE = "hostile-probe";
 await Secret.objects.create(PROBE, { P: "1" }, { client: real });

@@ -319,3 +319,22 @@ export async function closedPort() {
   await new Promise((resolve) => s.close(resolve));
   return port;
 }
+
+/**
+ * The real server and the scripted fake in front of it, for a test file: one token, a client of the
+ * real server, and `viaFake(options)` for clients that go through the fake (reset before each test,
+ * closed after the file).
+ */
+export async function realAndFake() {
+  const { startServer, pkg } = await import("./server.mjs");
+  const { after: afterAll, beforeEach } = await import("node:test");
+  const server = await startServer();
+  const token = server.token();
+  const real = server.client(token);
+  const fake = await startFaultServer({ upstream: server.url });
+  afterAll(() => fake.close());
+  beforeEach(() => fake.reset());
+  const viaFake = (options = {}) =>
+    new pkg.Client({ serverUrl: fake.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, ...options });
+  return { server, token, real, fake, viaFake };
+}
