@@ -11,9 +11,14 @@
 //! does that. The layer then only reads the body (the same size limit, so the gateway never holds
 //! more than that per call; the framing is the upstream's to judge) and logs the call.
 //!
+//! Both modes count the calls answered UNAUTHENTICATED per client address (the local server's own
+//! answers, or the upstream's through a gateway) and refuse an address that has had too many
+//! (`throttle.rs`), before looking at its credentials or forwarding anything.
+//!
 //! Requests that are not gRPC pass through untouched (CORS preflight is answered further out).
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -25,11 +30,13 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full, Limited};
 use modal_secrets_core::Code;
 use tonic::Status;
+use tonic::transport::server::TcpConnectInfo;
 use tower::{Layer, Service};
 
 use crate::auth::Auth;
 use crate::limits::MAX_REQUEST_BYTES;
 use crate::log;
+use crate::throttle::{self, Throttle};
 
 const SERVICE_PREFIX: &str = "/modal.client.ModalClient/";
 
@@ -37,17 +44,25 @@ const SERVICE_PREFIX: &str = "/modal.client.ModalClient/";
 pub struct CallLayer {
     /// `None` in gateway mode.
     auth: Option<Arc<Auth>>,
+    throttle: Arc<Throttle>,
 }
 
 impl CallLayer {
     /// The local server: authenticate every call against the store.
-    pub fn new(auth: Arc<Auth>) -> CallLayer {
-        CallLayer { auth: Some(auth) }
+    pub fn new(auth: Arc<Auth>, throttle: Arc<Throttle>) -> CallLayer {
+        CallLayer {
+            auth: Some(auth),
+            throttle,
+        }
     }
 
-    /// The gateway: no authentication here (the upstream's), only the body limit and the log.
-    pub fn gateway() -> CallLayer {
-        CallLayer { auth: None }
+    /// The gateway: no authentication here (the upstream's), only the failed-authentication
+    /// limit, the body limit and the log.
+    pub fn gateway(throttle: Arc<Throttle>) -> CallLayer {
+        CallLayer {
+            auth: None,
+            throttle,
+        }
     }
 }
 
@@ -58,6 +73,7 @@ impl<S> Layer<S> for CallLayer {
         CallService {
             inner,
             auth: self.auth.clone(),
+            throttle: Arc::clone(&self.throttle),
         }
     }
 }
@@ -66,6 +82,7 @@ impl<S> Layer<S> for CallLayer {
 pub struct CallService<S> {
     inner: S,
     auth: Option<Arc<Auth>>,
+    throttle: Arc<Throttle>,
 }
 
 type ReqBody = tonic::body::Body;
@@ -89,11 +106,25 @@ where
         let fresh = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         let auth = self.auth.clone();
+        let throttle = Arc::clone(&self.throttle);
         Box::pin(async move {
             if !is_grpc(request.headers()) {
                 return Ok(inner.call(request).await?.map(LoggedBody::plain));
             }
             let mut log = CallLog::start(request.uri().path(), auth.is_none());
+            let peer = request
+                .extensions()
+                .get::<TcpConnectInfo>()
+                .and_then(TcpConnectInfo::remote_addr)
+                .map(|addr| addr.ip());
+            if let Some(peer) = peer {
+                if let Err(wait) = throttle.check(peer, Instant::now()) {
+                    let status = throttle::refusal(wait);
+                    log.finish(status.code() as i32);
+                    return Ok(status.into_http::<ResBody>().map(LoggedBody::plain));
+                }
+                log.throttle = Some((throttle, peer));
+            }
             if let Some(auth) = &auth {
                 match auth.authenticate(request.headers()).await {
                     Ok(caller) => {
@@ -216,6 +247,8 @@ fn grpc_status(headers: &HeaderMap) -> Option<i32> {
 struct CallLog {
     method: String,
     workspace: Option<Arc<str>>,
+    /// Where an UNAUTHENTICATED answer is counted against the caller's address.
+    throttle: Option<(Arc<Throttle>, IpAddr)>,
     /// Forwarded upstream (gateway mode): no workspace is known here.
     gateway: bool,
     started: Instant,
@@ -231,6 +264,7 @@ impl CallLog {
         CallLog {
             method,
             workspace: None,
+            throttle: None,
             gateway,
             started: Instant::now(),
             done: false,
@@ -238,6 +272,12 @@ impl CallLog {
     }
 
     fn finish(&mut self, code: i32) {
+        if code == Code::Unauthenticated as i32
+            && !self.done
+            && let Some((throttle, peer)) = &self.throttle
+        {
+            throttle.record_failure(*peer, Instant::now());
+        }
         self.write(Code::from_i32(code).name());
     }
 

@@ -14,10 +14,12 @@ pub mod ids;
 pub mod jwt;
 pub mod limits;
 pub mod log;
+pub mod sealing;
 pub mod server;
 pub mod service;
 pub mod static_files;
 pub mod store;
+pub mod throttle;
 
 /// The generated `modal.client.ModalClient` server and client (the client is for tests and tools).
 pub mod pb {

@@ -1,12 +1,14 @@
-//! The `modal-secrets-server` command: `serve` (the default), `token new`, `env new`.
+//! The `modal-secrets-server` command: `serve` (the default), `token new`, `env new`, `key rotate`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use modal_secrets_core::validate;
+use modal_secrets_server::sealing::{self, KEY_FILE};
 use modal_secrets_server::store::{DEFAULT_WORKSPACE, Store};
+use modal_secrets_server::throttle::AuthLimit;
 use modal_secrets_server::{Config, Mode, log, start};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
@@ -38,6 +40,9 @@ enum Command {
     /// Manage environments.
     #[command(subcommand)]
     Env(EnvCommand),
+    /// Manage the key that seals the store's values.
+    #[command(subcommand)]
+    Key(KeyCommand),
 }
 
 #[derive(Args)]
@@ -63,8 +68,16 @@ struct ServeArgs {
     /// Run as a gateway: forward every call to this gRPC server (https://host[:port] over TLS,
     /// http://host[:port] over cleartext HTTP/2), e.g. https://api.modal.com. A gateway keeps no
     /// store, so --data cannot be given with it.
-    #[arg(long, value_name = "URL", conflicts_with = "data")]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["data", "key_file"])]
     upstream: Option<String>,
+    /// Refuse a client address (RESOURCE_EXHAUSTED, with a retry policy) once this many of its
+    /// calls failed to authenticate within the window; 0 turns the limit off.
+    #[arg(long, value_name = "N", default_value_t = AuthLimit::default().max_failures)]
+    max_auth_failures: u32,
+    /// The window of --max-auth-failures, in seconds from an address's first failure.
+    #[arg(long, value_name = "SECS", default_value_t = AuthLimit::default().window.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    auth_failure_window: u64,
 }
 
 #[derive(Args)]
@@ -72,6 +85,23 @@ struct DataArg {
     /// The store's directory.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA)]
     data: PathBuf,
+    /// The key file that seals the store's values (made on first start if missing, mode 0600);
+    /// default: store.key in the store's directory. Keep it elsewhere to keep it out of copies of
+    /// that directory.
+    #[arg(long, value_name = "PATH")]
+    key_file: Option<PathBuf>,
+}
+
+impl DataArg {
+    fn key_file(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.data.join(KEY_FILE))
+    }
+
+    fn open(&self) -> Result<Store, String> {
+        Store::open_with_key_file(&self.data, &self.key_file()).map_err(|e| e.to_string())
+    }
 }
 
 #[derive(Args)]
@@ -89,6 +119,17 @@ enum TokenCommand {
         data: DataArg,
         #[command(flatten)]
         workspace: WorkspaceArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Re-seal every value under a new key, in one transaction, and replace the key file with it.
+    /// Safe while a server runs on the store (it reads the new key at its next write). Prints
+    /// {"resealed": N, "key_file": PATH}.
+    Rotate {
+        #[command(flatten)]
+        data: DataArg,
     },
 }
 
@@ -111,22 +152,26 @@ fn main() -> ExitCode {
             listen: DEFAULT_LISTEN.to_owned(),
             data: DataArg {
                 data: DEFAULT_DATA.into(),
+                key_file: None,
             },
             allow_origin: Vec::new(),
             www: DEFAULT_WWW.into(),
             pkg: DEFAULT_PKG.into(),
             stop_with_parent: None,
             upstream: None,
+            max_auth_failures: AuthLimit::default().max_failures,
+            auth_failure_window: AuthLimit::default().window.as_secs(),
         }),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Token(TokenCommand::New { data, workspace })) => {
-            token_new(&data.data, &workspace.workspace)
+            token_new(&data, &workspace.workspace)
         }
         Some(Command::Env(EnvCommand::New {
             name,
             data,
             workspace,
-        })) => env_new(&data.data, &workspace.workspace, &name),
+        })) => env_new(&data, &workspace.workspace, &name),
+        Some(Command::Key(KeyCommand::Rotate { data })) => key_rotate(&data),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -149,9 +194,9 @@ fn check_workspace(name: &str) -> Result<(), String> {
     })
 }
 
-fn token_new(data: &Path, workspace: &str) -> Result<(), String> {
+fn token_new(data: &DataArg, workspace: &str) -> Result<(), String> {
     check_workspace(workspace)?;
-    let store = Store::open(data).map_err(|e| e.to_string())?;
+    let store = data.open()?;
     let token = store.create_token(workspace).map_err(|e| e.to_string())?;
     let line = serde_json::json!({
         "token_id": token.token_id,
@@ -162,19 +207,32 @@ fn token_new(data: &Path, workspace: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn env_new(data: &Path, workspace: &str, name: &str) -> Result<(), String> {
+fn env_new(data: &DataArg, workspace: &str, name: &str) -> Result<(), String> {
     check_workspace(workspace)?;
     if name.is_empty() {
         return Err("the environment name must not be empty".to_owned());
     }
     validate::environment_name(name).map_err(|e| e.to_string())?;
-    let store = Store::open(data).map_err(|e| e.to_string())?;
+    let store = data.open()?;
     store
         .create_environment(workspace, name)
         .map_err(|e| e.to_string())?;
     println!(
         "{}",
         serde_json::json!({ "workspace": workspace, "environment": name })
+    );
+    Ok(())
+}
+
+fn key_rotate(data: &DataArg) -> Result<(), String> {
+    let store = data.open()?;
+    let resealed = store.rotate_key().map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "resealed": resealed,
+            "key_file": store.key_path().display().to_string(),
+        })
     );
     Ok(())
 }
@@ -186,6 +244,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async {
         let (config_www, config_pkg) = (args.www.clone(), args.pkg.clone());
+        let key_file = args.data.key_file();
         let mode = match args.upstream {
             Some(upstream) => Mode::Gateway { upstream },
             None => Mode::Local {
@@ -198,10 +257,19 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             allow_origins: args.allow_origin,
             www_dir: args.www,
             pkg_dir: args.pkg,
+            key_file: Some(key_file),
+            auth_limit: AuthLimit {
+                max_failures: args.max_auth_failures,
+                window: Duration::from_secs(args.auth_failure_window),
+            },
         };
         let running = start(config).await.map_err(|e| e.to_string())?;
         let backend = match (running.store(), running.upstream()) {
-            (Some(store), _) => format!("store {}", store.path().display()),
+            (Some(store), _) => format!(
+                "store {}, key file {}",
+                store.path().display(),
+                store.key_path().display()
+            ),
             (None, Some(upstream)) => format!("gateway to {upstream} (no store)"),
             (None, None) => String::new(),
         };
@@ -209,6 +277,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             "listening on {} (gRPC and gRPC-web), {backend}",
             running.url(),
         ));
+        if let Some(store) = running.store()
+            && sealing::is_exposed(store.key_path())
+        {
+            log::error(&format!(
+                "the key file {} can be read or written by others than its owner; chmod 600 it",
+                store.key_path().display()
+            ));
+        }
         for (what, dir) in [("dashboard", &config_www), ("package", &config_pkg)] {
             match std::path::absolute(dir) {
                 Ok(path) if path.is_dir() => {

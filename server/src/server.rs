@@ -19,9 +19,11 @@ use crate::call_layer::CallLayer;
 use crate::gateway::{Gateway, Upstream};
 use crate::limits::{EPHEMERAL_TTL_SECS, MAX_REQUEST_BYTES};
 use crate::pb::modal_client_server::ModalClientServer;
+use crate::sealing::KEY_FILE;
 use crate::service::Service;
 use crate::static_files::{StaticConfig, StaticLayer};
 use crate::store::{Store, StoreError, now_us};
+use crate::throttle::{AuthLimit, Throttle};
 use crate::{cors, log};
 
 /// How often expired ephemeral secrets are swept.
@@ -49,6 +51,10 @@ pub struct Config {
     pub www_dir: PathBuf,
     /// The built npm package, served at `/pkg/`.
     pub pkg_dir: PathBuf,
+    /// The store's key file (local mode); `None`: `store.key` in the data directory.
+    pub key_file: Option<PathBuf>,
+    /// Failed authentications allowed per client address (see `throttle.rs`).
+    pub auth_limit: AuthLimit,
 }
 
 impl Config {
@@ -63,6 +69,8 @@ impl Config {
             allow_origins: Vec::new(),
             www_dir: PathBuf::from("www"),
             pkg_dir: PathBuf::from("pkg"),
+            key_file: None,
+            auth_limit: AuthLimit::default(),
         }
     }
 
@@ -164,12 +172,16 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let backend = match &config.mode {
         Mode::Local { data_dir } => {
             let data_dir = data_dir.clone();
-            let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
-                .await
-                .map_err(|e| {
-                    StartError::Store(StoreError::Io(std::io::Error::other(e.to_string())))
-                })?
-                .map_err(StartError::Store)?;
+            let key_file = config
+                .key_file
+                .clone()
+                .unwrap_or_else(|| data_dir.join(KEY_FILE));
+            let store = tokio::task::spawn_blocking(move || {
+                Store::open_with_key_file(&data_dir, &key_file)
+            })
+            .await
+            .map_err(|e| StartError::Store(StoreError::Io(std::io::Error::other(e.to_string()))))?
+            .map_err(StartError::Store)?;
             Backend::Local(Arc::new(store))
         }
         Mode::Gateway { upstream } => {
@@ -211,17 +223,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .layer(GrpcWebLayer::new())
             .layer(calls)
     };
+    let throttle = Arc::new(Throttle::new(config.auth_limit));
     let (router, store, upstream) = match backend {
         Backend::Local(store) => {
             let auth = Arc::new(Auth::new(Arc::clone(&store)));
             let service =
                 ModalClientServer::new(Service::new(Arc::clone(&store), Arc::clone(&auth)))
                     .max_decoding_message_size(MAX_REQUEST_BYTES);
-            let router = builder(CallLayer::new(auth)).add_service(service);
+            let router = builder(CallLayer::new(auth, throttle)).add_service(service);
             (router, Some(store), None)
         }
         Backend::Gateway(gateway, origin) => {
-            let router = builder(CallLayer::gateway()).add_service(gateway);
+            let router = builder(CallLayer::gateway(throttle)).add_service(gateway);
             (router, None, Some(origin))
         }
     };

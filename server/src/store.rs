@@ -5,7 +5,9 @@
 //! connection (SQLite has one writer anyway); reads take a connection from a small pool so lookups
 //! run beside a write that is waiting for its fsync.
 //!
-//! Secret values are written and never read back: no method of Modal's API returns them.
+//! Secret values are written and never read back: no method of Modal's API returns them. They are
+//! sealed (`sealing.rs`) under a key kept in a file apart from the database; the token signing key
+//! in `meta` is sealed the same way. A store copied without its key file reveals neither.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,7 @@ use rusqlite::{
 
 use crate::ids::{self, RandomError};
 use crate::limits::MAX_KEYS_PER_SECRET;
+use crate::sealing::{self, JWT_KEY_AAD, KEY_FILE, ValueKey, value_aad};
 
 /// The file inside the data directory.
 pub const DB_FILE: &str = "store.sqlite3";
@@ -35,9 +38,25 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle read connections kept open.
 const MAX_IDLE_READERS: usize = 4;
 
+/// One step of the schema: SQL, then (if the step needs it) code run in the same transaction with
+/// the store's key.
+struct Migration {
+    sql: &'static str,
+    then: Option<fn(&Transaction<'_>, &ValueKey) -> Result<()>>,
+}
+
 /// `MIGRATIONS[v]` takes a store from schema version `v` to `v + 1` (`PRAGMA user_version`).
 /// Append only: a released step is never edited, so every old store follows the same path.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        sql: SCHEMA_V1,
+        then: None,
+    },
+    Migration {
+        sql: SCHEMA_V2,
+        then: Some(seal_v1_values),
+    },
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -90,7 +109,21 @@ CREATE TABLE secret_values (
 ) WITHOUT ROWID;
 ";
 
-const JWT_KEY: &str = "jwt_hmac_key";
+/// Version 2: values sealed (`sealed_values` replaces `secret_values`, see [`seal_v1_values`]).
+const SCHEMA_V2: &str = "
+CREATE TABLE sealed_values (
+    secret_id TEXT NOT NULL REFERENCES secrets(id) ON DELETE CASCADE,
+    key       TEXT NOT NULL,
+    sealed    BLOB NOT NULL,
+    PRIMARY KEY (secret_id, key)
+) WITHOUT ROWID;
+";
+
+/// Version 1 kept the token signing key in the clear under this name; version 2 seals it.
+const JWT_KEY_V1: &str = "jwt_hmac_key";
+const JWT_KEY_SEALED: &str = "jwt_hmac_key_sealed";
+/// The values key's check value (`ValueKey::check_value`): which key the store is sealed with.
+const KEY_CHECK: &str = "values_key_check";
 
 /// Why a store operation failed. Messages name objects (secret names, environments, keys), never a
 /// value or a token secret.
@@ -110,6 +143,10 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    /// The key file is missing, unreadable or not this store's: no value can be read or written.
+    Key(String),
+    /// Something in the store does not open with its key (damaged data).
+    Damaged(String),
     Db(rusqlite::Error),
     Io(std::io::Error),
     Random(RandomError),
@@ -129,6 +166,7 @@ impl std::fmt::Display for StoreError {
                 "the store has schema version {found}, but this server knows versions up to {known}; \
                  use a newer modal-secrets-server"
             ),
+            StoreError::Key(m) | StoreError::Damaged(m) => f.write_str(m),
             StoreError::Db(e) => write!(f, "store error: {e}"),
             StoreError::Io(e) => write!(f, "store I/O error: {e}"),
             StoreError::Random(e) => e.fmt(f),
@@ -199,25 +237,46 @@ pub type KeyUpdate = (String, Option<String>);
 
 pub struct Store {
     path: PathBuf,
+    key_path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     jwt_key: [u8; 32],
+    /// The key values are sealed with, and its check value as last read from `meta`. Every write
+    /// that seals compares the check in `meta` first (in its transaction), so a `key rotate` run
+    /// beside the server is noticed and the new key read, never written over with the old one.
+    sealing: Mutex<Sealing>,
+}
+
+struct Sealing {
+    key: Arc<ValueKey>,
+    check: Vec<u8>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("path", &self.path)
+            .field("key_path", &self.key_path)
             .finish_non_exhaustive()
     }
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir`, migrating an older schema.
+    /// Opens (creating if needed) the store in `dir` with its key file beside the database
+    /// (`DIR/store.key`), migrating an older schema.
     pub fn open(dir: &Path) -> Result<Store> {
+        Store::open_with_key_file(dir, &dir.join(KEY_FILE))
+    }
+
+    /// Opens (creating if needed) the store in `dir` with its key in `key_path`. A new store (or
+    /// one from before values were sealed) takes the key in that file, or a new one written there;
+    /// a sealed store must find its own key there (or the new key of an unfinished rotation
+    /// beside it, `PATH.new`), else [`StoreError::Key`].
+    pub fn open_with_key_file(dir: &Path, key_path: &Path) -> Result<Store> {
         create_private_dir(dir)?;
         let path = dir.join(DB_FILE);
         create_private_file(&path)?;
+        let key_path = std::path::absolute(key_path).unwrap_or_else(|_| key_path.to_owned());
         let mut writer = open_connection(&path)?;
         let mode: String =
             writer.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
@@ -227,24 +286,49 @@ impl Store {
                 path.display()
             )));
         }
-        migrate(&mut writer)?;
-        let key: Vec<u8> =
-            writer.query_row("SELECT value FROM meta WHERE key = ?1", [JWT_KEY], |row| {
-                row.get(0)
-            })?;
-        let jwt_key = <[u8; 32]>::try_from(key.as_slice()).map_err(|_| {
-            StoreError::Invalid("the store's token signing key is damaged".to_owned())
-        })?;
+        let opened = migrate(&mut writer, &key_path)?;
+        if opened.sealed_plaintext {
+            // The plaintext rows are gone from the tables (and zeroed, secure_delete); push the
+            // WAL into the database and empty it, so no old page survives in the -wal file.
+            writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
         Ok(Store {
             path,
+            key_path,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
-            jwt_key,
+            jwt_key: opened.jwt_key,
+            sealing: Mutex::new(Sealing {
+                key: Arc::new(opened.key),
+                check: opened.check,
+            }),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The key file this store was opened with.
+    pub fn key_path(&self) -> &Path {
+        &self.key_path
+    }
+
+    /// The key to seal with inside write transaction `tx` (or to open with on a read connection):
+    /// the one in memory, unless `meta` says the store was re-sealed since (a `key rotate` beside
+    /// the server), then the key file's.
+    fn sealing_key(&self, conn: &Connection) -> Result<Arc<ValueKey>> {
+        let check = key_check(conn)?
+            .ok_or_else(|| StoreError::Damaged("the store has no key check value".to_owned()))?;
+        let mut sealing = lock(&self.sealing);
+        if sealing.check != check {
+            let key = find_key(&self.key_path, &check)?;
+            *sealing = Sealing {
+                key: Arc::new(key),
+                check,
+            };
+        }
+        Ok(Arc::clone(&sealing.key))
     }
 
     /// The key that signs the tokens AuthTokenGet hands out; one per store, made at creation.
@@ -412,12 +496,16 @@ impl Store {
                     )));
                 }
                 (Some(row), _) => {
-                    tx.prepare_cached("DELETE FROM secret_values WHERE secret_id = ?1")?
+                    let key = self.sealing_key(tx)?;
+                    tx.prepare_cached("DELETE FROM sealed_values WHERE secret_id = ?1")?
                         .execute([&row.id])?;
-                    insert_values(tx, &row.id, env_dict)?;
+                    insert_values(tx, &key, &row.id, env_dict)?;
                     row
                 }
-                (None, _) => insert_secret(tx, ws, &env, Some(name), env_dict)?,
+                (None, _) => {
+                    let key = self.sealing_key(tx)?;
+                    insert_secret(tx, &key, ws, &env, Some(name), env_dict)?
+                }
             };
             let metadata = metadata(tx, &row)?;
             check_required(&metadata, required_keys)?;
@@ -434,7 +522,8 @@ impl Store {
     ) -> Result<(String, SecretMetadata)> {
         self.write(|tx| {
             let env = environment_of(tx, ws, environment)?;
-            let row = insert_secret(tx, ws, &env, None, env_dict)?;
+            let key = self.sealing_key(tx)?;
+            let row = insert_secret(tx, &key, ws, &env, None, env_dict)?;
             Ok((row.id.clone(), metadata(tx, &row)?))
         })
     }
@@ -500,25 +589,28 @@ impl Store {
     pub fn update(&self, ws: &Workspace, secret_id: &str, updates: &[KeyUpdate]) -> Result<()> {
         self.write(|tx| {
             let row = secret_by_id(tx, ws, secret_id)?;
+            let sealing_key = self.sealing_key(tx)?;
             for (key, value) in updates {
                 match value {
                     Some(value) => {
+                        let sealed =
+                            sealing_key.seal(&value_aad(&row.id, key), value.as_bytes())?;
                         tx.prepare_cached(
-                            "INSERT INTO secret_values (secret_id, key, value) VALUES (?1, ?2, ?3)
-                             ON CONFLICT (secret_id, key) DO UPDATE SET value = excluded.value",
+                            "INSERT INTO sealed_values (secret_id, key, sealed) VALUES (?1, ?2, ?3)
+                             ON CONFLICT (secret_id, key) DO UPDATE SET sealed = excluded.sealed",
                         )?
-                        .execute(params![row.id, key, value])?;
+                        .execute(params![row.id, key, sealed])?;
                     }
                     None => {
                         tx.prepare_cached(
-                            "DELETE FROM secret_values WHERE secret_id = ?1 AND key = ?2",
+                            "DELETE FROM sealed_values WHERE secret_id = ?1 AND key = ?2",
                         )?
                         .execute(params![row.id, key])?;
                     }
                 }
             }
             let count: i64 = tx
-                .prepare_cached("SELECT COUNT(*) FROM secret_values WHERE secret_id = ?1")?
+                .prepare_cached("SELECT COUNT(*) FROM sealed_values WHERE secret_id = ?1")?
                 .query_row([&row.id], |r| r.get(0))?;
             if usize::try_from(count).unwrap_or(usize::MAX) > MAX_KEYS_PER_SECRET {
                 return Err(StoreError::Invalid(format!(
@@ -530,6 +622,107 @@ impl Store {
         })
     }
 
+    /// The values of secret `secret_id` (of any workspace), opened. No method of the API returns
+    /// values; this is for tools and tests, and shows that the store's key opens its values.
+    pub fn reveal_values(&self, secret_id: &str) -> Result<BTreeMap<String, String>> {
+        self.read(|conn| {
+            let key = self.sealing_key(conn)?;
+            let mut stmt =
+                conn.prepare_cached("SELECT key, sealed FROM sealed_values WHERE secret_id = ?1")?;
+            let rows = stmt
+                .query_map([secret_id], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut values = BTreeMap::new();
+            for (name, sealed) in rows {
+                let opened = key
+                    .open(&value_aad(secret_id, &name), &sealed)
+                    .map_err(|_| damaged_value(secret_id, &name))?;
+                let text = String::from_utf8(opened.to_vec())
+                    .map_err(|_| damaged_value(secret_id, &name))?;
+                values.insert(name, text);
+            }
+            Ok(values)
+        })
+    }
+
+    /// Key rotation: every value and the token signing key re-sealed under a new key in one
+    /// transaction, then the new key moved into the key file. Returns how many values were
+    /// re-sealed. The new key is written to `KEYFILE.new` first; if the process dies after the
+    /// commit and before the move, the next open finds it there and finishes the move. A server
+    /// running on the store meanwhile notices at its next write and reads the new key.
+    pub fn rotate_key(&self) -> Result<usize> {
+        let key_error = |e: sealing::KeyFileError| StoreError::Key(e.to_string());
+        let new_key = ValueKey::generate()?;
+        let new_check = new_key.check_value()?;
+        let pending = sealing::pending_path(&self.key_path);
+        sealing::replace_key_file(&pending, &new_key).map_err(key_error)?;
+        let resealed = self.write(|tx| {
+            let old_key = self.sealing_key(tx)?;
+            let rows = tx
+                .prepare("SELECT secret_id, key, sealed FROM sealed_values")?
+                .query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, Vec<u8>>(2)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut update = tx.prepare(
+                "UPDATE sealed_values SET sealed = ?3 WHERE secret_id = ?1 AND key = ?2",
+            )?;
+            for (secret_id, name, sealed) in &rows {
+                let aad = value_aad(secret_id, name);
+                let value = old_key
+                    .open(&aad, sealed)
+                    .map_err(|_| damaged_value(secret_id, name))?;
+                update.execute(params![secret_id, name, new_key.seal(&aad, &value)?])?;
+            }
+            let jwt: Vec<u8> = tx.query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [JWT_KEY_SEALED],
+                |row| row.get(0),
+            )?;
+            let jwt = old_key.open(JWT_KEY_AAD, &jwt).map_err(|_| {
+                StoreError::Damaged(
+                    "the store's token signing key does not open with its key".to_owned(),
+                )
+            })?;
+            set_meta(tx, JWT_KEY_SEALED, &new_key.seal(JWT_KEY_AAD, &jwt)?)?;
+            set_meta(tx, KEY_CHECK, &new_check)?;
+            Ok(rows.len())
+        });
+        let resealed = match resealed {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = std::fs::remove_file(&pending);
+                return Err(e);
+            }
+        };
+        match sealing::move_key_file(&pending, &self.key_path) {
+            Ok(()) => {}
+            // A server on this store read the new key first and moved it itself.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(StoreError::Key(format!(
+                    "the store is now sealed with a new key, left in {} because it could not \
+                     be moved to {}: {e}. Move it there by hand",
+                    pending.display(),
+                    self.key_path.display()
+                )));
+            }
+        }
+        *lock(&self.sealing) = Sealing {
+            key: Arc::new(new_key),
+            check: new_check,
+        };
+        // Old sealed pages out of the WAL, as after the migration.
+        let _ = lock(&self.writer).query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        Ok(resealed)
+    }
+
     /// Removes ephemeral secrets created before `cutoff_us`; returns how many.
     pub fn remove_ephemeral_before(&self, cutoff_us: i64) -> Result<usize> {
         self.write(|tx| {
@@ -538,6 +731,13 @@ impl Store {
                 .execute([cutoff_us])?)
         })
     }
+}
+
+fn damaged_value(secret_id: &str, key: &str) -> StoreError {
+    StoreError::Damaged(format!(
+        "the value of key {key:?} of secret {secret_id} does not open with the store's key \
+         (damaged)"
+    ))
 }
 
 /// Microseconds since the Unix epoch.
@@ -612,13 +812,24 @@ fn open_connection(path: &Path) -> Result<Connection> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Deleted rows and freed pages are overwritten with zeros, not left in the file.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
 }
 
-/// Brings the schema to [`SCHEMA_VERSION`], in one transaction (so two processes opening a fresh
-/// store at once do not both create it).
-fn migrate(conn: &mut Connection) -> Result<()> {
+/// What [`migrate`] found or made.
+struct Opened {
+    key: ValueKey,
+    check: Vec<u8>,
+    jwt_key: [u8; 32],
+    /// Plaintext values of a version 1 store were sealed just now.
+    sealed_plaintext: bool,
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`] and finds the store's key, in one transaction (so two
+/// processes opening a fresh store at once do not both create it).
+fn migrate(conn: &mut Connection, key_path: &Path) -> Result<Opened> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if !(0..=SCHEMA_VERSION).contains(&found) {
@@ -628,17 +839,169 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         });
     }
     let start = usize::try_from(found).unwrap_or(0);
+    // A store at version 2 or later is sealed: its key must be found. An older or new one takes
+    // the key file's key, or a new one.
+    let key = match if start >= 2 { key_check(&tx)? } else { None } {
+        Some(check) => find_key(key_path, &check)?,
+        None => key_for_new_store(key_path)?,
+    };
+    let plaintext_values = start == 1 && {
+        let n: i64 = tx.query_row("SELECT COUNT(*) FROM secret_values", [], |row| row.get(0))?;
+        n > 0
+    };
     for step in &MIGRATIONS[start..] {
-        tx.execute_batch(step)?;
+        tx.execute_batch(step.sql)?;
+        if let Some(then) = step.then {
+            then(&tx, &key)?;
+        }
     }
-    let key = ids::random_bytes::<32>()?;
-    tx.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
-        params![JWT_KEY, key.as_slice()],
-    )?;
+    let check = match key_check(&tx)? {
+        Some(check) => check,
+        None => {
+            let check = key.check_value()?;
+            set_meta(&tx, KEY_CHECK, &check)?;
+            check
+        }
+    };
+    let sealed_jwt: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [JWT_KEY_SEALED],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let jwt_key = match sealed_jwt {
+        Some(sealed) => {
+            let opened = key.open(JWT_KEY_AAD, &sealed).map_err(|_| {
+                StoreError::Damaged(
+                    "the store's token signing key does not open with its key".to_owned(),
+                )
+            })?;
+            <[u8; 32]>::try_from(opened.as_slice()).map_err(|_| {
+                StoreError::Damaged("the store's token signing key is damaged".to_owned())
+            })?
+        }
+        None => {
+            let jwt_key = ids::random_bytes::<32>()?;
+            set_meta(&tx, JWT_KEY_SEALED, &key.seal(JWT_KEY_AAD, &jwt_key)?)?;
+            jwt_key
+        }
+    };
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
+    Ok(Opened {
+        key,
+        check,
+        jwt_key,
+        sealed_plaintext: plaintext_values,
+    })
+}
+
+/// Version 1 to 2: every value sealed into `sealed_values`, the plaintext table dropped (its pages
+/// zeroed: connections run with `secure_delete`), the token signing key sealed.
+fn seal_v1_values(tx: &Transaction<'_>, key: &ValueKey) -> Result<()> {
+    {
+        let mut read = tx.prepare("SELECT secret_id, key, value FROM secret_values")?;
+        let mut write =
+            tx.prepare("INSERT INTO sealed_values (secret_id, key, sealed) VALUES (?1, ?2, ?3)")?;
+        let mut rows = read.query([])?;
+        while let Some(row) = rows.next()? {
+            let secret_id: String = row.get(0)?;
+            let name: String = row.get(1)?;
+            let value = zeroize::Zeroizing::new(row.get::<_, String>(2)?);
+            let sealed = key.seal(&value_aad(&secret_id, &name), value.as_bytes())?;
+            write.execute(params![secret_id, name, sealed])?;
+        }
+    }
+    tx.execute_batch("DROP TABLE secret_values;")?;
+    let plain: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [JWT_KEY_V1],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if let Some(plain) = plain {
+        let plain = zeroize::Zeroizing::new(plain);
+        set_meta(tx, JWT_KEY_SEALED, &key.seal(JWT_KEY_AAD, &plain)?)?;
+        tx.execute("DELETE FROM meta WHERE key = ?1", [JWT_KEY_V1])?;
+    }
     Ok(())
+}
+
+fn set_meta(tx: &Transaction<'_>, name: &str, value: &[u8]) -> Result<()> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![name, value],
+    )?;
+    Ok(())
+}
+
+/// The check value of the key the store is sealed with (`None` before version 2).
+fn key_check(conn: &Connection) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([KEY_CHECK], |row| row.get(0))
+        .optional()?)
+}
+
+/// The key for a store that has none yet: the key file's, or a new one written there.
+fn key_for_new_store(key_path: &Path) -> Result<ValueKey> {
+    let read =
+        |path: &Path| sealing::read_key_file(path).map_err(|e| StoreError::Key(e.to_string()));
+    if let Some(key) = read(key_path)? {
+        return Ok(key);
+    }
+    let key = ValueKey::generate()?;
+    if sealing::create_key_file(key_path, &key).map_err(|e| StoreError::Key(e.to_string()))? {
+        return Ok(key);
+    }
+    // Another process made the file first: use its key.
+    read(key_path)?
+        .ok_or_else(|| StoreError::Key(format!("key file {} vanished", key_path.display())))
+}
+
+/// The key that made `check`: the key file's, or else that of a rotation that re-sealed the store
+/// but did not get to move its new key into place (`PATH.new`; moved now).
+fn find_key(key_path: &Path, check: &[u8]) -> Result<ValueKey> {
+    let read =
+        |path: &Path| sealing::read_key_file(path).map_err(|e| StoreError::Key(e.to_string()));
+    let current = read(key_path)?;
+    let exists = current.is_some();
+    if let Some(key) = current.filter(|k| k.matches(check)) {
+        return Ok(key);
+    }
+    let pending_path = sealing::pending_path(key_path);
+    if let Some(pending) = read(&pending_path)?.filter(|k| k.matches(check)) {
+        match sealing::move_key_file(&pending_path, key_path) {
+            Ok(()) => {}
+            // The rotation itself moved it meanwhile; either way the key is known.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(StoreError::Key(format!(
+                    "key file {}: {e}",
+                    key_path.display()
+                )));
+            }
+        }
+        return Ok(pending);
+    }
+    Err(StoreError::Key(if !exists {
+        format!(
+            "the store's values are sealed with a key kept in {}, which does not exist; restore \
+             that file (or pass --key-file with the path of this store's key). Without it no \
+             value in the store can be read",
+            key_path.display()
+        )
+    } else {
+        format!(
+            "the key in {} is not this store's key (it belongs to another store, or the store \
+             was re-sealed by `key rotate` with another key file); pass --key-file with this \
+             store's key. With the wrong key no value in the store can be read",
+            key_path.display()
+        )
+    }))
 }
 
 fn ensure_workspace(tx: &Transaction<'_>, name: &str) -> Result<i64> {
@@ -734,6 +1097,7 @@ fn secret_by_id(conn: &Connection, ws: &Workspace, secret_id: &str) -> Result<Se
 
 fn insert_secret(
     tx: &Transaction<'_>,
+    key: &ValueKey,
     ws: &Workspace,
     env: &Environment,
     name: Option<&str>,
@@ -753,7 +1117,7 @@ fn insert_secret(
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![id, env.id, name, created_at_us, &*ws.name])?;
-    insert_values(tx, &id, env_dict)?;
+    insert_values(tx, key, &id, env_dict)?;
     Ok(SecretRow {
         id,
         name: name.map(str::to_owned),
@@ -766,20 +1130,22 @@ fn insert_secret(
 
 fn insert_values(
     tx: &Transaction<'_>,
+    sealing_key: &ValueKey,
     secret_id: &str,
     env_dict: &BTreeMap<String, String>,
 ) -> Result<()> {
-    let mut stmt =
-        tx.prepare_cached("INSERT INTO secret_values (secret_id, key, value) VALUES (?1, ?2, ?3)")?;
+    let mut stmt = tx
+        .prepare_cached("INSERT INTO sealed_values (secret_id, key, sealed) VALUES (?1, ?2, ?3)")?;
     for (key, value) in env_dict {
-        stmt.execute(params![secret_id, key, value])?;
+        let sealed = sealing_key.seal(&value_aad(secret_id, key), value.as_bytes())?;
+        stmt.execute(params![secret_id, key, sealed])?;
     }
     Ok(())
 }
 
 fn metadata(conn: &Connection, row: &SecretRow) -> Result<SecretMetadata> {
     let keys = conn
-        .prepare_cached("SELECT key FROM secret_values WHERE secret_id = ?1 ORDER BY key")?
+        .prepare_cached("SELECT key FROM sealed_values WHERE secret_id = ?1 ORDER BY key")?
         .query_map([&row.id], |r| r.get(0))?
         .collect::<Result<Vec<String>, _>>()?;
     Ok(SecretMetadata {
@@ -946,6 +1312,298 @@ mod tests {
         assert_eq!(store.remove_ephemeral_before(0).unwrap(), 0);
         assert_eq!(store.remove_ephemeral_before(i64::MAX).unwrap(), 1);
         assert!(matches!(store.info(&ws, &id), Err(StoreError::NotFound(_))));
+    }
+
+    /// Every byte of the database and its WAL: what a copy of the store without its key shows.
+    fn raw_store(dir: &Path) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = DB_FILE.to_owned();
+            name.push_str(suffix);
+            if let Ok(b) = std::fs::read(dir.join(name)) {
+                bytes.extend(b);
+            }
+        }
+        bytes
+    }
+
+    fn contains(haystack: &[u8], needle: &str) -> bool {
+        haystack
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    }
+
+    #[test]
+    fn migrates_a_plaintext_store_and_seals_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let token_secret = "as-0123456789abcdefghijklmnopqrstuv";
+        let jwt_plain = [7u8; 32];
+        {
+            // A version 1 store, as the previous release wrote it.
+            let conn = open_connection_v1(&dir.path().join(DB_FILE));
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                params![JWT_KEY_V1, jwt_plain.as_slice()],
+            )
+            .unwrap();
+            conn.execute_batch(
+                "INSERT INTO workspaces (id, name, created_at_us) VALUES (1, 'w', 1);
+                 INSERT INTO environments (id, workspace_id, name, created_at_us)
+                   VALUES (1, 1, 'main', 1);
+                 INSERT INTO secrets (id, environment_id, name, created_at_us, created_by)
+                   VALUES ('st-aaaaaaaaaaaaaaaaaaaaaa', 1, 'db', 5, 'w'),
+                          ('st-bbbbbbbbbbbbbbbbbbbbbb', 1, 'api', 6, 'w');
+                 INSERT INTO secret_values (secret_id, key, value) VALUES
+                   ('st-aaaaaaaaaaaaaaaaaaaaaa', 'PASSWORD', 'plaintext-password-4242'),
+                   ('st-aaaaaaaaaaaaaaaaaaaaaa', 'USER', 'plaintext-user-4242'),
+                   ('st-bbbbbbbbbbbbbbbbbbbbbb', 'TOKEN', 'plaintext-token-4242');",
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO tokens (token_id, secret_sha256, workspace_id, created_at_us)
+                 VALUES ('ak-cccccccccccccccccccccc', ?1, 1, 1)",
+                [ids::hash_token_secret(token_secret).as_slice()],
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        assert!(contains(&raw_store(dir.path()), "plaintext-password-4242"));
+
+        let store = Store::open(dir.path()).unwrap();
+        let version: i64 = lock(&store.writer)
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        // The same values, keys, tokens and token signing key, now sealed.
+        let a = store.reveal_values("st-aaaaaaaaaaaaaaaaaaaaaa").unwrap();
+        assert_eq!(
+            a,
+            BTreeMap::from([
+                ("PASSWORD".to_owned(), "plaintext-password-4242".to_owned()),
+                ("USER".to_owned(), "plaintext-user-4242".to_owned()),
+            ])
+        );
+        let b = store.reveal_values("st-bbbbbbbbbbbbbbbbbbbbbb").unwrap();
+        assert_eq!(b["TOKEN"], "plaintext-token-4242");
+        assert_eq!(*store.jwt_key(), jwt_plain);
+        let token = store.token("ak-cccccccccccccccccccccc").unwrap().unwrap();
+        assert_eq!(token.secret_sha256, ids::hash_token_secret(token_secret));
+        let ws = token.workspace;
+        let (_, meta) = store
+            .get_or_create(&ws, "", "db", GetOrCreate::Lookup, &[])
+            .unwrap();
+        assert_eq!(meta.keys, ["PASSWORD", "USER"]);
+        drop(store);
+
+        // Not a trace of a value, or of the signing key, in the database file or its WAL.
+        let raw = raw_store(dir.path());
+        for plain in [
+            "plaintext-password-4242",
+            "plaintext-user-4242",
+            "plaintext-token-4242",
+        ] {
+            assert!(!contains(&raw, plain), "{plain} left in the store");
+        }
+        assert!(!raw.windows(32).any(|w| w == jwt_plain));
+        // Opening again changes nothing.
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.reveal_values("st-aaaaaaaaaaaaaaaaaaaaaa").unwrap(), a);
+    }
+
+    /// A connection as version 1 opened them (no secure_delete).
+    fn open_connection_v1(path: &Path) -> Connection {
+        create_private_file(path).unwrap();
+        Connection::open(path).unwrap()
+    }
+
+    #[test]
+    fn a_missing_or_wrong_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let ws = ws(&store);
+        store
+            .get_or_create(
+                &ws,
+                "",
+                "x",
+                GetOrCreate::CreateFailIfExists(dict(&[("A", "1")])),
+                &[],
+            )
+            .unwrap();
+        drop(store);
+        let key_path = dir.path().join(KEY_FILE);
+        let saved = std::fs::read(&key_path).unwrap();
+
+        std::fs::remove_file(&key_path).unwrap();
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::Key(_)), "{err}");
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        // Nothing was made in its place.
+        assert!(!key_path.exists());
+
+        // Another store's key.
+        let other = tempfile::tempdir().unwrap();
+        drop(Store::open(other.path()).unwrap());
+        std::fs::copy(other.path().join(KEY_FILE), &key_path).unwrap();
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("not this store's key"), "{err}");
+
+        // A damaged key file.
+        std::fs::write(&key_path, "hello").unwrap();
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("is not a store key"), "{err}");
+
+        std::fs::write(&key_path, &saved).unwrap();
+        drop(Store::open(dir.path()).unwrap());
+    }
+
+    #[test]
+    fn key_file_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = tempfile::tempdir().unwrap();
+        let key_path = keys.path().join("k");
+        let store = Store::open_with_key_file(dir.path(), &key_path).unwrap();
+        let ws = ws(&store);
+        let (id, _) = store
+            .get_or_create(
+                &ws,
+                "",
+                "x",
+                GetOrCreate::CreateFailIfExists(dict(&[("A", "elsewhere-value")])),
+                &[],
+            )
+            .unwrap();
+        drop(store);
+        assert!(key_path.exists());
+        assert!(!dir.path().join(KEY_FILE).exists());
+        // The default path finds no key: refused, not a new key.
+        assert!(matches!(Store::open(dir.path()), Err(StoreError::Key(_))));
+        let store = Store::open_with_key_file(dir.path(), &key_path).unwrap();
+        assert_eq!(store.reveal_values(&id).unwrap()["A"], "elsewhere-value");
+    }
+
+    #[test]
+    fn rotation_reseals_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let ws = ws(&store);
+        let mut ids = Vec::new();
+        for i in 0..20 {
+            let (id, _) = store
+                .get_or_create(
+                    &ws,
+                    "",
+                    &format!("s{i}"),
+                    GetOrCreate::CreateFailIfExists(dict(&[("A", &format!("a{i}")), ("B", "b")])),
+                    &[],
+                )
+                .unwrap();
+            ids.push(id);
+        }
+        let key_path = dir.path().join(KEY_FILE);
+        let old_key = std::fs::read(&key_path).unwrap();
+        let sealed_before: Vec<Vec<u8>> = lock(&store.writer)
+            .prepare("SELECT sealed FROM sealed_values ORDER BY secret_id, key")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let jwt = *store.jwt_key();
+
+        assert_eq!(store.rotate_key().unwrap(), 40);
+        let new_key = std::fs::read(&key_path).unwrap();
+        assert_ne!(old_key, new_key);
+        assert!(!sealing::pending_path(&key_path).exists());
+        let sealed_after: Vec<Vec<u8>> = lock(&store.writer)
+            .prepare("SELECT sealed FROM sealed_values ORDER BY secret_id, key")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(sealed_before.len(), sealed_after.len());
+        assert!(sealed_before.iter().zip(&sealed_after).all(|(a, b)| a != b));
+        // Writes after the rotation use the new key too.
+        store
+            .update(&ws, &ids[0], &[("C".into(), Some("c".into()))])
+            .unwrap();
+        drop(store);
+
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(*store.jwt_key(), jwt, "issued tokens stay valid");
+        for (i, id) in ids.iter().enumerate() {
+            let values = store.reveal_values(id).unwrap();
+            assert_eq!(values["A"], format!("a{i}"));
+            assert_eq!(values["B"], "b");
+        }
+        assert_eq!(store.reveal_values(&ids[0]).unwrap()["C"], "c");
+        drop(store);
+        // The old key opens nothing any more.
+        std::fs::write(&key_path, &old_key).unwrap();
+        assert!(matches!(Store::open(dir.path()), Err(StoreError::Key(_))));
+    }
+
+    #[test]
+    fn a_rotation_cut_short_is_finished_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let ws = ws(&store);
+        let (id, _) = store
+            .get_or_create(
+                &ws,
+                "",
+                "x",
+                GetOrCreate::CreateFailIfExists(dict(&[("A", "1")])),
+                &[],
+            )
+            .unwrap();
+        let key_path = dir.path().join(KEY_FILE);
+        let old_key = std::fs::read(&key_path).unwrap();
+        store.rotate_key().unwrap();
+        drop(store);
+        // As if the process died after the commit and before moving the new key into place.
+        let pending = sealing::pending_path(&key_path);
+        std::fs::rename(&key_path, &pending).unwrap();
+        std::fs::write(&key_path, &old_key).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.reveal_values(&id).unwrap()["A"], "1");
+        assert!(!pending.exists());
+        drop(store);
+        // A stale .new from a rotation that never committed is ignored.
+        let stale = sealing::ValueKey::generate().unwrap();
+        sealing::replace_key_file(&pending, &stale).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.reveal_values(&id).unwrap()["A"], "1");
+    }
+
+    #[test]
+    fn a_second_handle_notices_a_rotation() {
+        // As a server does when `key rotate` runs beside it.
+        let dir = tempfile::tempdir().unwrap();
+        let server = Store::open(dir.path()).unwrap();
+        let ws = ws(&server);
+        let (id, _) = server
+            .get_or_create(
+                &ws,
+                "",
+                "x",
+                GetOrCreate::CreateFailIfExists(dict(&[("A", "1")])),
+                &[],
+            )
+            .unwrap();
+        let tool = Store::open(dir.path()).unwrap();
+        tool.rotate_key().unwrap();
+        drop(tool);
+        server
+            .update(&ws, &id, &[("B".into(), Some("2".into()))])
+            .unwrap();
+        drop(server);
+        let store = Store::open(dir.path()).unwrap();
+        let values = store.reveal_values(&id).unwrap();
+        assert_eq!((values["A"].as_str(), values["B"].as_str()), ("1", "2"));
     }
 
     #[test]

@@ -5,80 +5,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::native::Native;
 use common::{TestServer, Token};
 use modal_secrets_core::client::{
-    CallOptions, Client, EnvDict, Listing, Request, Response, SecretRecord, Source, Transport,
-    Tuning, Update,
+    CallOptions, Client, EnvDict, Listing, SecretRecord, Source, Tuning, Update,
 };
 use modal_secrets_core::config::{ConfigOptions, resolve};
 use modal_secrets_core::{Code, Error, Redacted};
-
-/// A transport over reqwest (HTTP/1.1), tokio's timer and clock.
-struct Native {
-    http: reqwest::Client,
-    start: Instant,
-}
-
-impl Native {
-    fn new() -> Native {
-        Native {
-            http: reqwest::Client::new(),
-            start: Instant::now(),
-        }
-    }
-}
-
-impl Transport for Native {
-    async fn post(&self, request: Request<'_>) -> Result<Response, Error> {
-        let mut builder = self.http.post(request.url).body(request.body.to_vec());
-        for (name, value) in &request.headers.0 {
-            builder = builder.header(*name, value);
-        }
-        if let Some(t) = request.timeout {
-            builder = builder.timeout(t);
-        }
-        let answer = builder.send().await.map_err(|e| {
-            if e.is_timeout() {
-                Error::Timeout(request.timeout.unwrap_or_default())
-            } else {
-                Error::Connection(e.to_string())
-            }
-        })?;
-        let status = answer.status().as_u16();
-        let headers = answer
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-            .collect();
-        let body = answer
-            .bytes()
-            .await
-            .map_err(|e| Error::Connection(e.to_string()))?
-            .to_vec();
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
-    }
-
-    async fn sleep(&self, wait: Duration) -> Result<(), Error> {
-        tokio::time::sleep(wait).await;
-        Ok(())
-    }
-
-    fn now(&self) -> Duration {
-        self.start.elapsed()
-    }
-
-    fn random_bytes(&self) -> [u8; 16] {
-        let mut out = [0; 16];
-        getrandom::fill(&mut out).unwrap();
-        out
-    }
-
-    fn warn(&self, _message: &str) {}
-}
 
 fn client(url: &str, token: &Token) -> Client {
     let options = ConfigOptions {

@@ -8,6 +8,7 @@ use modal_secrets_core::proto::{
     SecretGetInfoRequest, SecretGetOrCreateRequest, SecretListRequest, SecretListResponse,
     SecretUpdateRequest, secret_update_request::Update,
 };
+use modal_secrets_server::throttle::AuthLimit;
 use tonic::Code;
 
 async fn list(grpc: &mut Grpc, env: &str, max: i32, before: f64) -> SecretListResponse {
@@ -621,7 +622,12 @@ async fn workspaces_are_isolated() {
 
 #[tokio::test]
 async fn authentication() {
-    let server = TestServer::start().await;
+    // 40 failures on purpose: beyond the default limit per address (tests/throttle.rs).
+    let server = TestServer::start_with_auth_limit(AuthLimit {
+        max_failures: 1000,
+        ..AuthLimit::default()
+    })
+    .await;
     let grpc = server.grpc().await;
     let good = server.token.clone();
     let bad_tokens = [

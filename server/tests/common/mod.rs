@@ -6,12 +6,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub mod native;
+
 use modal_secrets_core::Redacted;
 use modal_secrets_core::grpc_web::{self, CallMeta, HttpResponse, Limits};
 use modal_secrets_core::proto::{
     ObjectCreationType, SecretGetOrCreateRequest, SecretGetOrCreateResponse,
 };
 use modal_secrets_server::pb::modal_client_client::ModalClientClient;
+use modal_secrets_server::throttle::AuthLimit;
 use modal_secrets_server::{Config, Running};
 use prost::Message;
 use tonic::transport::Channel;
@@ -21,6 +24,7 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     pub url: String,
     pub token: Token,
+    pub auth_limit: AuthLimit,
 }
 
 #[derive(Clone, Debug)]
@@ -35,15 +39,25 @@ impl TestServer {
     }
 
     pub async fn start_with_origins(allow_origins: Vec<String>) -> TestServer {
+        Self::start_with(allow_origins, AuthLimit::default()).await
+    }
+
+    /// With another limit on failed authentications (tests that fail on purpose many times).
+    pub async fn start_with_auth_limit(auth_limit: AuthLimit) -> TestServer {
+        Self::start_with(Vec::new(), auth_limit).await
+    }
+
+    async fn start_with(allow_origins: Vec<String>, auth_limit: AuthLimit) -> TestServer {
         modal_secrets_server::log::set_quiet(true);
         let dir = tempfile::tempdir().expect("tempdir");
-        let running = start_in(&dir, allow_origins).await;
+        let running = start_in(&dir, allow_origins, auth_limit).await;
         let token = new_token(&running, "ws1");
         TestServer {
             url: running.url(),
             running: Some(running),
             dir,
             token,
+            auth_limit,
         }
     }
 
@@ -76,15 +90,20 @@ impl TestServer {
     /// Stops and starts again on the same store (on a new port).
     pub async fn restart(&mut self) {
         self.stop().await;
-        let running = start_in(&self.dir, Vec::new()).await;
+        let running = start_in(&self.dir, Vec::new(), self.auth_limit).await;
         self.url = running.url();
         self.running = Some(running);
     }
 }
 
-async fn start_in(dir: &tempfile::TempDir, allow_origins: Vec<String>) -> Running {
+async fn start_in(
+    dir: &tempfile::TempDir,
+    allow_origins: Vec<String>,
+    auth_limit: AuthLimit,
+) -> Running {
     modal_secrets_server::start(Config {
         allow_origins,
+        auth_limit,
         ..Config::new("127.0.0.1:0", dir.path().join("data"))
     })
     .await
