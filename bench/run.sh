@@ -7,11 +7,12 @@
 #
 # A benchmark is bench/<name>.sh; it writes its section with
 #   node bench/section.mjs bench/RESULTS.md "<Title>" < fragment.md
-# To add one (e.g. the client benchmarks of issue #7), add its script and its name to SECTIONS.
+# To add one, add its script and its name to SECTIONS. client: this package against Modal's official
+# clients (issue #7; bench/client.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECTIONS=(server)
+SECTIONS=(server client)
 
 if [ "$#" -gt 0 ]; then
   SECTIONS=("$@")
