@@ -29,6 +29,7 @@ const manifest = {
   main: "./node.cjs",
   module: "./browser.js",
   browser: "./browser.js",
+  bin: { "modal-secrets": "./cli.cjs" },
   // Conditions in the order runtimes and bundlers match them: types first; workerd (wrangler and
   // miniflare set it) before browser (they set that too); deno and bun before node (both also
   // claim node); a universal default last.

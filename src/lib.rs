@@ -8,7 +8,9 @@ mod dotenv;
 mod error;
 mod host;
 mod secret;
+mod sync;
 
 pub use client::{ClientCore, config_path};
 pub use dotenv::parse_dotenv;
 pub use secret::{ListingCore, SecretCore, create_secret, delete_secret};
+pub use sync::plan_sync;
