@@ -11,6 +11,7 @@ use tonic::Status;
 
 use crate::ids;
 use crate::jwt::Signer;
+use crate::limits::MAX_TOKEN_SECRET_BYTES;
 use crate::service::{blocking, unix_now};
 use crate::store::{Store, StoredToken, Workspace};
 
@@ -72,7 +73,7 @@ impl Auth {
 
     async fn check_token(&self, token_id: &str, secret: &str) -> Result<Caller, Status> {
         let invalid = || Status::unauthenticated("invalid token id or token secret");
-        if !ids::has_id_shape(token_id, "ak-") {
+        if !ids::has_id_shape(token_id, "ak-") || secret.len() > MAX_TOKEN_SECRET_BYTES {
             return Err(invalid());
         }
         let cached = self

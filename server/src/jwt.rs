@@ -12,7 +12,7 @@ use sha2::Sha256;
 pub const LIFETIME_SECS: u64 = 60 * 60;
 
 /// Tokens longer than this are refused before any decoding.
-const MAX_TOKEN_LEN: usize = 4096;
+const MAX_TOKEN_LEN: usize = crate::limits::MAX_AUTH_TOKEN_BYTES;
 
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 

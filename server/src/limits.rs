@@ -17,6 +17,28 @@ pub const MAX_VALUE_BYTES: usize = 64 << 10;
 /// Most `required_keys` entries, and most entries in one SecretUpdate.
 pub const MAX_LISTED_KEYS: usize = MAX_KEYS_PER_SECRET;
 
+/// Most bytes of keys and values one secret may hold, after an update is applied (updates add up:
+/// without this, 1000 keys of 64 KiB would make a 64 MiB secret). The same as one request.
+pub const MAX_SECRET_BYTES: usize = MAX_REQUEST_BYTES;
+
+/// Most secrets (named and ephemeral) one environment may hold: a token holder cannot fill the
+/// disk. Past it a create is RESOURCE_EXHAUSTED.
+pub const MAX_SECRETS_PER_ENVIRONMENT: usize = 100_000;
+
+/// Names of secrets, environments and workspaces: Modal's limit (`validate::MAX_NAME_LEN`).
+pub const MAX_NAME_CHARS: usize = modal_secrets_core::validate::MAX_NAME_LEN;
+
+/// Longest `x-modal-token-secret` looked at; a longer one is refused unhashed (ours are 35).
+pub const MAX_TOKEN_SECRET_BYTES: usize = 128;
+
+/// Longest `x-modal-auth-token` looked at (ours are about 250 bytes).
+pub const MAX_AUTH_TOKEN_BYTES: usize = 4096;
+
+/// Most bytes of request headers over HTTP/2 (names, values and 32 bytes each, as HTTP/2 counts);
+/// more is refused by the HTTP/2 layer before the call is seen. Over HTTP/1.1, hyper's own limits
+/// hold: at most 100 headers, and about 400 KiB of head.
+pub const MAX_HEADER_LIST_BYTES: u32 = 16 << 10;
+
 /// Page size of a SecretList that asks for no particular number (`max_objects` 0 or unset), the
 /// page size Modal's own clients use.
 pub const DEFAULT_LIST_PAGE: usize = 100;

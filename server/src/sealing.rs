@@ -34,6 +34,8 @@ const KEY_PREFIX: &str = "modal-secrets-store-key-v1:";
 const FORMAT_V1: u8 = 1;
 const NONCE_BYTES: usize = 24;
 const TAG_BYTES: usize = 16;
+/// Bytes a sealed value has beyond its plaintext: format, nonce, tag.
+pub const OVERHEAD: i64 = (1 + NONCE_BYTES + TAG_BYTES) as i64;
 const CHECK_AAD: &[u8] = b"modal-secrets store key check";
 const CHECK_TEXT: &[u8] = b"this store's values key";
 

@@ -17,7 +17,7 @@ use tonic_web::GrpcWebLayer;
 use crate::auth::Auth;
 use crate::call_layer::CallLayer;
 use crate::gateway::{Gateway, Upstream};
-use crate::limits::{EPHEMERAL_TTL_SECS, MAX_REQUEST_BYTES};
+use crate::limits::{EPHEMERAL_TTL_SECS, MAX_HEADER_LIST_BYTES, MAX_REQUEST_BYTES};
 use crate::pb::modal_client_server::ModalClientServer;
 use crate::sealing::KEY_FILE;
 use crate::service::Service;
@@ -218,6 +218,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let builder = |calls: CallLayer| {
         Server::builder()
             .accept_http1(true)
+            .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
             .layer(cors)
             .layer(files)
             .layer(GrpcWebLayer::new())

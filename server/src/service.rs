@@ -262,6 +262,7 @@ pub fn status_of(e: StoreError) -> Status {
         StoreError::MissingKeys(m) => Status::failed_precondition(m),
         StoreError::Busy => Status::unavailable(StoreError::Busy.to_string()),
         StoreError::Full => Status::resource_exhausted(StoreError::Full.to_string()),
+        StoreError::LimitReached(m) => Status::resource_exhausted(m),
         other => {
             log::error(&other.to_string());
             Status::internal("internal store error; see the server's log")

@@ -20,7 +20,7 @@ use rusqlite::{
 };
 
 use crate::ids::{self, RandomError};
-use crate::limits::MAX_KEYS_PER_SECRET;
+use crate::limits::{MAX_KEYS_PER_SECRET, MAX_SECRET_BYTES, MAX_SECRETS_PER_ENVIRONMENT};
 use crate::sealing::{self, JWT_KEY_AAD, KEY_FILE, ValueKey, value_aad};
 
 /// The file inside the data directory.
@@ -134,6 +134,8 @@ pub enum StoreError {
     Invalid(String),
     /// A `required_keys` entry is missing (FAILED_PRECONDITION).
     MissingKeys(String),
+    /// A limit on what the store holds (RESOURCE_EXHAUSTED).
+    LimitReached(String),
     /// Another writer held the database longer than the busy timeout.
     Busy,
     /// The disk is full.
@@ -158,7 +160,8 @@ impl std::fmt::Display for StoreError {
             StoreError::NotFound(m)
             | StoreError::AlreadyExists(m)
             | StoreError::Invalid(m)
-            | StoreError::MissingKeys(m) => f.write_str(m),
+            | StoreError::MissingKeys(m)
+            | StoreError::LimitReached(m) => f.write_str(m),
             StoreError::Busy => f.write_str("the store is busy; try again"),
             StoreError::Full => f.write_str("the store's disk is full"),
             StoreError::NewerSchema { found, known } => write!(
@@ -245,6 +248,8 @@ pub struct Store {
     /// that seals compares the check in `meta` first (in its transaction), so a `key rotate` run
     /// beside the server is noticed and the new key read, never written over with the old one.
     sealing: Mutex<Sealing>,
+    /// [`MAX_SECRETS_PER_ENVIRONMENT`], lowered by tests.
+    max_secrets: std::sync::atomic::AtomicUsize,
 }
 
 struct Sealing {
@@ -302,11 +307,22 @@ impl Store {
                 key: Arc::new(opened.key),
                 check: opened.check,
             }),
+            max_secrets: std::sync::atomic::AtomicUsize::new(MAX_SECRETS_PER_ENVIRONMENT),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Lowers the number of secrets an environment may hold (tests of the limit).
+    pub fn set_max_secrets_per_environment(&self, max: usize) {
+        self.max_secrets
+            .store(max, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn max_secrets(&self) -> usize {
+        self.max_secrets.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The key file this store was opened with.
@@ -504,7 +520,7 @@ impl Store {
                 }
                 (None, _) => {
                     let key = self.sealing_key(tx)?;
-                    insert_secret(tx, &key, ws, &env, Some(name), env_dict)?
+                    insert_secret(tx, self.max_secrets(), &key, ws, &env, Some(name), env_dict)?
                 }
             };
             let metadata = metadata(tx, &row)?;
@@ -523,7 +539,7 @@ impl Store {
         self.write(|tx| {
             let env = environment_of(tx, ws, environment)?;
             let key = self.sealing_key(tx)?;
-            let row = insert_secret(tx, &key, ws, &env, None, env_dict)?;
+            let row = insert_secret(tx, self.max_secrets(), &key, ws, &env, None, env_dict)?;
             Ok((row.id.clone(), metadata(tx, &row)?))
         })
     }
@@ -616,6 +632,18 @@ impl Store {
                 return Err(StoreError::Invalid(format!(
                     "env_dict: the update would leave {count} keys in the secret, at most \
                      {MAX_KEYS_PER_SECRET} allowed"
+                )));
+            }
+            let bytes: i64 = tx
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(length(CAST(key AS BLOB)) + length(sealed) - ?2), 0)
+                     FROM sealed_values WHERE secret_id = ?1",
+                )?
+                .query_row(params![row.id, sealing::OVERHEAD], |r| r.get(0))?;
+            if usize::try_from(bytes).unwrap_or(usize::MAX) > MAX_SECRET_BYTES {
+                return Err(StoreError::Invalid(format!(
+                    "updates: the update would leave {bytes} bytes of keys and values in the \
+                     secret, at most {MAX_SECRET_BYTES} allowed"
                 )));
             }
             Ok(())
@@ -1095,14 +1123,30 @@ fn secret_by_id(conn: &Connection, ws: &Workspace, secret_id: &str) -> Result<Se
     .ok_or_else(|| StoreError::NotFound(format!("Secret '{secret_id}' not found")))
 }
 
+/// A new secret with its values, unless its environment already holds `max` secrets.
 fn insert_secret(
     tx: &Transaction<'_>,
+    max: usize,
     key: &ValueKey,
     ws: &Workspace,
     env: &Environment,
     name: Option<&str>,
     env_dict: &BTreeMap<String, String>,
 ) -> Result<SecretRow> {
+    let held: i64 = tx
+        .prepare_cached(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM secrets WHERE environment_id = ?1 LIMIT ?2)",
+        )?
+        .query_row(
+            params![env.id, i64::try_from(max).unwrap_or(i64::MAX)],
+            |r| r.get(0),
+        )?;
+    if usize::try_from(held).unwrap_or(usize::MAX) >= max {
+        return Err(StoreError::LimitReached(format!(
+            "environment '{}' holds {max} secrets, the most allowed; delete some first",
+            env.name
+        )));
+    }
     let id = ids::secret_id()?;
     // Distinct and increasing even when the clock stalls or steps back.
     let latest: Option<i64> = tx
