@@ -29,6 +29,7 @@ cargo test --workspace
 step "Node tests (the built package)"
 node --test --test-reporter=spec tests/node/
 node --test --test-reporter=spec tests/browser/
+node --test --test-reporter=spec tests/cli/ # the modal-secrets CLI, and beside Modal's official `modal secret`
 
 step "Runtimes (Node ESM/CJS, Deno, Bun, workerd, Chromium + Vite; the packed tarball)"
 node --test --test-reporter=spec tests/runtimes/
