@@ -784,6 +784,32 @@ describe("progress", { skip: !hasScript && "no util-linux script" }, () => {
   });
 });
 
+// ---- the README ---------------------------------------------------------------------------------------
+
+describe("README, section Command line", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Command line"), readme.indexOf("\n## ", readme.indexOf("## Command line") + 1));
+  const shown = [...section.matchAll(/```text\n\$ npx modal-secrets ([^\n]*)\n([\s\S]*?)```/g)].map((m) => ({ args: m[1].split(" "), output: m[2] }));
+
+  test("shows the --help of the command line and of every command, as they are", async () => {
+    const helps = shown.filter((s) => s.args.includes("--help"));
+    assert.deepEqual(
+      helps.map((s) => s.args[0]),
+      ["--help", "list", "create", "info", "update", "delete", "sync"],
+    );
+    for (const { args, output } of helps) assert.equal(ok(await cli(args)), output, args.join(" "));
+  });
+
+  test("its sync example prints what it shows", async () => {
+    const example = shown.find((s) => s.args[0] === "sync");
+    const own = server.token("readme");
+    const dir = tempDir();
+    writeFileSync(join(dir, ".env.production"), `STRIPE_KEY=${value("stripe")}\nSENTRY_DSN=${value("sentry")}\n`);
+    await pkg.Secret.objects.create("api-keys", { STRIPE_KEY: value("s0"), OLD_TOKEN: value("old") }, { client: server.client(own) });
+    assert.equal(ok(await cli(example.args, { env: cliEnv(server, own, home), cwd: dir })), example.output);
+  });
+});
+
 // ---- the package's bin --------------------------------------------------------------------------------
 
 test("npm pack + install: `modal-secrets` is on the PATH of node_modules/.bin and runs", async () => {

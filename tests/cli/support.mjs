@@ -36,12 +36,12 @@ export function cliEnv(server, token, home, extra = {}) {
 }
 
 /**
- * Runs `node pkg/cli.cjs ...args` with `env`, `input` on its stdin (else an empty stdin: not a
- * terminal). Resolves to { code, stdout, stderr } whatever the exit code.
+ * Runs `node pkg/cli.cjs ...args` with `env` (in `cwd`), `input` on its stdin (else an empty
+ * stdin: not a terminal). Resolves to { code, stdout, stderr } whatever the exit code.
  */
-export function runCli(args, { env, input = "" } = {}) {
+export function runCli(args, { env, input = "", cwd } = {}) {
   return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [CLI, ...args], { env, encoding: "utf8", timeout: 60_000 }, (error, stdout, stderr) => {
+    const child = execFile(process.execPath, [CLI, ...args], { env, cwd, encoding: "utf8", timeout: 60_000 }, (error, stdout, stderr) => {
       if (error && typeof error.code !== "number") return reject(error);
       resolve({ code: error ? error.code : 0, stdout, stderr });
     });
