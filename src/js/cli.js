@@ -595,6 +595,9 @@ async function sync({ values, positionals: [name] }) {
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
     exists = false;
+    // Not found may mean no such environment: a dry run must not plan a create there (a real
+    // run's create would fail on it anyway). Listing one secret of it tells.
+    if (values["dry-run"]) await Secret.objects.list({ client, maxObjects: 1 });
   }
   const planned = plan(exists ? secret.keys : null, envDict, prune, path);
   const environment = exists ? (await secret.info()).environmentName : client.environment;

@@ -660,6 +660,10 @@ describe("sync", () => {
     const missing = uniq("sync-dry-new");
     assert.match(ok(await cli(["sync", missing, "--from-dotenv", path, "--dry-run"])), /\(a new secret\):\n {2}\+ NEW\n/);
     assert.equal(await exists(missing), false);
+    for (const dry of [["--dry-run"], []]) {
+      const r = await cli(["sync", missing, "--from-dotenv", path, "-e", "no-such-env", ...dry]);
+      failed(r, 1, "NotFoundError", /Environment 'no-such-env' not found/);
+    }
   });
 
   test("--json: the plan and whether it was applied", async () => {
