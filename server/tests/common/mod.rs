@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub mod native;
+pub mod workload;
 
 use modal_secrets_core::Redacted;
 use modal_secrets_core::grpc_web::{self, CallMeta, HttpResponse, Limits};
@@ -363,6 +364,131 @@ pub async fn into_web_response(response: reqwest::Response) -> WebResponse {
         status,
         headers,
         body,
+    }
+}
+
+/// A gRPC-web answer, or why the HTTP exchange broke off (no panic: the server may have been
+/// killed mid-answer).
+pub async fn into_web_response_checked(response: reqwest::Response) -> Result<WebResponse, String> {
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or("<binary>").to_owned(),
+            )
+        })
+        .collect();
+    let body = response.bytes().await.map_err(|e| e.to_string())?.to_vec();
+    Ok(WebResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// The real binary serving on a free port, its log going to a file (read at any time, and never
+/// a full pipe that would block the server however much it logs).
+pub struct LoggedServer {
+    pub child: std::process::Child,
+    pub url: String,
+    pub log_path: std::path::PathBuf,
+}
+
+impl LoggedServer {
+    /// Runs `serve --listen 127.0.0.1:0 ARGS…` with stderr to `log_path` (appended), and waits
+    /// (at most 30 s) for the line saying where it listens.
+    pub fn spawn(args: &[&std::ffi::OsStr], log_path: &std::path::Path) -> LoggedServer {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_path)
+            .expect("log file");
+        let start = log.metadata().map(|m| m.len()).unwrap_or(0) as usize;
+        let mut child = std::process::Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stderr(log)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the server binary runs");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = std::fs::read_to_string(log_path).unwrap_or_default();
+            let fresh = text.get(start..).unwrap_or("");
+            if let Some(url) = fresh
+                .lines()
+                .find(|l| l.contains("listening on"))
+                .and_then(|l| l.split_whitespace().find(|w| w.starts_with("http://")))
+            {
+                return LoggedServer {
+                    child,
+                    url: url.trim_end_matches(',').to_owned(),
+                    log_path: log_path.to_owned(),
+                };
+            }
+            if let Ok(Some(exit)) = child.try_wait() {
+                panic!("the server exited ({exit}) before listening:\n{fresh}");
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the server did not listen within 30 s:\n{fresh}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, and the exit.
+    pub fn kill9(mut self) -> std::process::ExitStatus {
+        let sent = std::process::Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        wait_exit(&mut self.child, 30)
+    }
+
+    /// SIGTERM, and the exit (at most `secs`).
+    pub fn terminate(mut self, secs: u64) -> std::process::ExitStatus {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        wait_exit(&mut self.child, secs)
+    }
+}
+
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `token new --data DIR` with the binary.
+pub fn binary_token(data: &std::path::Path, workspace: &str) -> Token {
+    let out = std::process::Command::new(BIN)
+        .args(["token", "new", "--workspace", workspace, "--data"])
+        .arg(data)
+        .output()
+        .expect("token new runs");
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    Token {
+        id: json["token_id"].as_str().expect("token_id").to_owned(),
+        secret: json["token_secret"]
+            .as_str()
+            .expect("token_secret")
+            .to_owned(),
     }
 }
 
