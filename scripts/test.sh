@@ -26,6 +26,9 @@ scripts/wasm-cargo.sh clippy --workspace --exclude modal-secrets-server --lib --
 step "Rust tests (core, with property tests)"
 cargo test --workspace
 
+step "Soak: 64 clients mixing every method for 60 s against the server binary (server/tests/soak.rs)"
+SOAK_SECONDS=60 cargo test -p modal-secrets-server --test soak -- --ignored --nocapture
+
 step "Node tests (the built package)"
 node --test --test-reporter=spec tests/node/
 node --test --test-reporter=spec tests/browser/
