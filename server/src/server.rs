@@ -259,6 +259,29 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })
 }
 
+/// One HTTP request to a local server, answered in-process.
+pub type CallStack = tower::util::BoxCloneSyncService<
+    http::Request<tonic::body::Body>,
+    http::Response<tonic::body::Body>,
+    std::convert::Infallible,
+>;
+
+/// The local server's handling of a request as [`start`] stacks it, gRPC-web translation, then
+/// authentication, the failed-authentication limit, framing checks and the log, then the service,
+/// without the listener, CORS and static files: for fuzzing the request decoding in-process
+/// (`fuzz/fuzz_targets/server_request.rs`). The peer address for the limit is the request's
+/// `TcpConnectInfo` extension, as the listener sets it.
+pub fn local_call_stack(store: Arc<Store>, auth_limit: AuthLimit) -> CallStack {
+    let auth = Arc::new(Auth::new(Arc::clone(&store)));
+    let service = ModalClientServer::new(Service::new(store, Arc::clone(&auth)))
+        .max_decoding_message_size(MAX_REQUEST_BYTES);
+    let stack = tower::ServiceBuilder::new()
+        .layer(GrpcWebLayer::new())
+        .layer(CallLayer::new(auth, Arc::new(Throttle::new(auth_limit))))
+        .service(tonic::service::Routes::new(service));
+    tower::util::BoxCloneSyncService::new(stack)
+}
+
 enum Backend {
     Local(Arc<Store>),
     /// The forwarding service and the upstream's origin.
