@@ -27,4 +27,4 @@ pub mod pb {
     tonic::include_proto!("modal.client");
 }
 
-pub use server::{Config, Mode, Running, StartError, start};
+pub use server::{CallStack, Config, Mode, Running, StartError, local_call_stack, start};
