@@ -331,10 +331,11 @@ async function keyValues(items) {
 /** Reads one line from the terminal without echoing it. */
 function hiddenPrompt(question) {
   const stdin = process.stdin;
-  process.stderr.write(question);
+  // Echo off before the question shows, so nothing typed after it is ever echoed.
   stdin.setRawMode(true);
   stdin.setEncoding("utf8");
   stdin.resume();
+  process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let value = [];
     const finish = (result) => {
