@@ -5,7 +5,8 @@
 // BENCH_OFFICIAL_JS and BENCH_DOTENV_JS (directories holding node_modules/modal, node_modules/dotenv).
 //
 //   warm VARIANT CALLS           sequential lookups of secret BENCH_SECRET, ms per call
-//   concurrent VARIANT N         N lookups at once (Promise.all), ms for the round
+//   concurrent VARIANT N [ROUNDS]  N lookups at once (Promise.all), ms per round (after one untimed;
+//                                mean of ROUNDS, default 1)
 //   list ours|floor [TIMES]      Secret.objects.list() of the whole workspace, ms (after an untimed
 //                                one; the mean of TIMES, default 1)
 //   dotenv VARIANT FILE [TIMES]  one parse of FILE, ms (after two untimed ones; mean of TIMES)
@@ -13,7 +14,7 @@
 //                                handles-yield, handles-gc (needs --expose-gc), hydrate
 // VARIANT: ours (this package), floor (bench/floor.mjs), official (Modal's JS SDK), npm (npm dotenv).
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -76,6 +77,27 @@ async function contender(which) {
   throw new Error(`unknown variant ${which}`);
 }
 
+// BENCH_CPU_PROFILE=FILE: a V8 CPU profile of the timed part only (not the start-up, the client's
+// creation or the warm-up), written to FILE as a .cpuprofile. bench/client.mjs uses it to say where
+// the time goes when a target does not hold; the figure printed is then not one of the results.
+let session;
+async function startProfile() {
+  if (!env.BENCH_CPU_PROFILE) return;
+  const { Session } = await import("node:inspector/promises");
+  session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: Number(env.BENCH_CPU_PROFILE_INTERVAL_US) || 100 });
+  await session.post("Profiler.start");
+}
+async function stopProfile() {
+  if (!session) return;
+  const { profile } = await session.post("Profiler.stop");
+  writeFileSync(env.BENCH_CPU_PROFILE, JSON.stringify(profile));
+  session.disconnect();
+  session = undefined;
+}
+
 function check(id) {
   if (typeof id !== "string" || !id.startsWith("st-")) throw new Error(`not a secret id: ${id}`);
 }
@@ -83,21 +105,24 @@ function check(id) {
 async function warm(calls) {
   const c = await contender(variant);
   for (let i = 0; i < 200; i++) check(await c.lookup(secretName));
+  await startProfile();
   const t0 = performance.now();
   for (let i = 0; i < calls; i++) check(await c.lookup(secretName));
   const ms = performance.now() - t0;
+  await stopProfile();
   c.close();
   return { value: ms / calls, calls };
 }
 
-async function concurrent(n) {
+async function concurrent(n, rounds) {
   const c = await contender(variant);
   const round = async () => (await Promise.all(Array.from({ length: n }, () => c.lookup(secretName)))).forEach(check);
   await round();
-  await round();
+  await startProfile();
   const t0 = performance.now();
-  await round();
-  const ms = performance.now() - t0;
+  for (let i = 0; i < rounds; i++) await round();
+  const ms = (performance.now() - t0) / rounds;
+  await stopProfile();
   c.close();
   return { value: ms, n };
 }
@@ -116,9 +141,11 @@ async function list(times) {
   }
   const warmup = await listAll();
   let all;
+  await startProfile();
   const t0 = performance.now();
   for (let i = 0; i < times; i++) all = await listAll();
   const ms = (performance.now() - t0) / times;
+  await stopProfile();
   if (!Array.isArray(all) || all.length !== warmup.length) throw new Error("list: inconsistent lengths");
   return { value: ms, count: all.length, first: all[0]?.name };
 }
@@ -138,9 +165,11 @@ async function dotenv(file, times) {
   parse(text);
   parse(text);
   let out;
+  await startProfile();
   const t0 = performance.now();
   for (let i = 0; i < times; i++) out = parse(text);
   const ms = (performance.now() - t0) / times;
+  await stopProfile();
   // A digest of the result (keys sorted, compact JSON), as bench/client-tasks.py makes for python-dotenv.
   const sorted = Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]]));
   const digest = createHash("sha256").update(JSON.stringify(sorted)).digest("hex");
@@ -210,7 +239,7 @@ async function memory(checkpoints) {
 
 let result;
 if (task === "warm") result = await warm(Number(args[0]));
-else if (task === "concurrent") result = await concurrent(Number(args[0]));
+else if (task === "concurrent") result = await concurrent(Number(args[0]), Number(args[1] ?? 1));
 else if (task === "list") result = await list(Number(args[0] ?? 1));
 else if (task === "dotenv") result = await dotenv(args[0], Number(args[1] ?? 1));
 else if (task === "memory") result = await memory(args.map(Number));

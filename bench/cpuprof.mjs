@@ -37,10 +37,13 @@ export function summarise(profile) {
   let totalMs = 0;
   for (const [id, ms] of self) {
     const frame = byId.get(id).callFrame;
-    const where = frame.url ? `${basename(frame.url)}:${frame.lineNumber + 1}` : "";
-    const key = `${frame.functionName}\u0000${where}`;
     const o = origin(frame);
-    const f = functions.get(key) ?? { name: frame.functionName || "(anonymous)", where, origin: o, ms: 0 };
+    const wasm = o === "the package's wasm";
+    const where = frame.url && !wasm ? `${basename(frame.url)}:${frame.lineNumber + 1}` : "";
+    // Rust names carry a crate hash (`core[6ea1fe0cb44a73e7]::…`): dropped for reading.
+    const name = (frame.functionName || "(anonymous)").replace(/\[[0-9a-f]{16}\]/g, "");
+    const key = `${name}\u0000${where}`;
+    const f = functions.get(key) ?? { name, where, origin: o, ms: 0 };
     f.ms += ms;
     functions.set(key, f);
     origins.set(o, (origins.get(o) ?? 0) + ms);
