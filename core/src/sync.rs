@@ -7,7 +7,7 @@
 //!
 //! The plan's lists hold key names only; the values live in the updates, redacted from `Debug`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::client::Update;
 use crate::error::Error;
@@ -58,11 +58,14 @@ impl Plan {
 /// as in a dict); a key with no value (`None`: a `.env` line without `=`) is an error, as is an
 /// invalid key or an empty source (with `prune` it would empty the secret, almost surely by
 /// mistake). `current` comes from the server and is taken as it is.
-pub fn plan<K: AsRef<str>>(
-    current: impl IntoIterator<Item = K>,
-    desired: impl IntoIterator<Item = (String, Option<String>)>,
+pub fn plan(
+    mut current: Vec<String>,
+    desired: Vec<(String, Option<String>)>,
     prune: bool,
 ) -> Result<Plan, Error> {
+    // Concrete types, and only maps and lists of the kinds the client already uses (BTreeMap<String,
+    // String> as in EnvDict, a sorted Vec<String> as in SecretRecord::apply): each new generic
+    // instance would add to every runtime's .wasm for a function only the command line calls.
     let mut wanted: BTreeMap<String, String> = BTreeMap::new();
     for (key, value) in desired {
         validate::env_key(&key)?;
@@ -77,34 +80,43 @@ pub fn plan<K: AsRef<str>>(
     if wanted.is_empty() {
         return Err(Error::invalid("nothing to sync: no keys given"));
     }
-    let current: BTreeSet<String> = current.into_iter().map(|k| k.as_ref().to_owned()).collect();
+    current.sort();
+    current.dedup();
 
     let mut plan = Plan::default();
-    for key in &current {
-        if wanted.contains_key(key) {
-            plan.set.push(key.clone());
+    for key in current.iter() {
+        let list = if wanted.contains_key(key) {
+            &mut plan.set
         } else if prune {
-            plan.remove.push(key.clone());
+            &mut plan.remove
         } else {
-            plan.keep.push(key.clone());
-        }
+            &mut plan.keep
+        };
+        list.push(key.clone());
     }
-    plan.add = wanted
-        .keys()
-        .filter(|k| !current.contains(*k))
-        .cloned()
-        .collect();
-
-    // One sorted list: the wanted keys with their values, the pruned keys with none.
-    let mut updates: BTreeMap<String, Option<Redacted<String>>> = wanted
-        .into_iter()
-        .map(|(key, value)| (key, Some(Redacted::new(value))))
-        .collect();
-    updates.extend(plan.remove.iter().map(|key| (key.clone(), None)));
-    plan.updates = updates
-        .into_iter()
-        .map(|(key, value)| Update { key, value })
-        .collect();
+    // One list sorted by key: the wanted keys with their values, merged with the pruned keys.
+    let mut pruned = plan.remove.iter().peekable();
+    for (key, value) in wanted {
+        if current.binary_search(&key).is_err() {
+            plan.add.push(key.clone());
+        }
+        while let Some(gone) = pruned.next_if(|gone| **gone < key) {
+            plan.updates.push(Update {
+                key: gone.clone(),
+                value: None,
+            });
+        }
+        plan.updates.push(Update {
+            key,
+            value: Some(Redacted::new(value)),
+        });
+    }
+    for gone in pruned {
+        plan.updates.push(Update {
+            key: gone.clone(),
+            value: None,
+        });
+    }
     Ok(plan)
 }
 
@@ -112,6 +124,7 @@ pub fn plan<K: AsRef<str>>(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::BTreeSet;
 
     fn desired(pairs: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
         pairs
@@ -135,7 +148,7 @@ mod tests {
     #[test]
     fn add_set_keep_without_prune() {
         let plan = plan(
-            ["B", "C", "A"],
+            names(&["B", "C", "A"]),
             desired(&[("C", "3"), ("D", "4"), ("A", "1")]),
             false,
         )
@@ -158,7 +171,7 @@ mod tests {
     #[test]
     fn prune_removes_what_the_source_lacks_in_the_same_update() {
         let plan = plan(
-            ["OLD", "KEEP"],
+            names(&["OLD", "KEEP"]),
             desired(&[("KEEP", "k"), ("NEW", "n")]),
             true,
         )
@@ -180,12 +193,7 @@ mod tests {
 
     #[test]
     fn a_missing_secret_gets_every_key_added() {
-        let plan = plan(
-            Vec::<String>::new(),
-            desired(&[("B", ""), ("A", "x")]),
-            true,
-        )
-        .unwrap();
+        let plan = plan(Vec::new(), desired(&[("B", ""), ("A", "x")]), true).unwrap();
         assert_eq!(plan.add, names(&["A", "B"]));
         assert!(plan.set.is_empty() && plan.remove.is_empty() && plan.keep.is_empty());
         assert!(plan.updates().iter().all(|u| u.value.is_some()));
@@ -193,7 +201,7 @@ mod tests {
 
     #[test]
     fn a_repeated_key_keeps_its_last_value() {
-        let plan = plan(["A"], desired(&[("A", "1"), ("A", "2")]), false).unwrap();
+        let plan = plan(names(&["A"]), desired(&[("A", "1"), ("A", "2")]), false).unwrap();
         assert_eq!(plan.set, names(&["A"]));
         assert_eq!(exposed(&plan), vec![("A".into(), Some("2".into()))]);
     }
@@ -204,29 +212,32 @@ mod tests {
             ("A".to_owned(), Some("secret-a".to_owned())),
             ("FLAG".to_owned(), None),
         ];
-        let msg = plan(["A"], no_value, true).unwrap_err().to_string();
+        let msg = plan(names(&["A"]), no_value, true).unwrap_err().to_string();
         assert_eq!(
             msg,
             "key \"FLAG\" has no value (write FLAG= for an empty one)"
         );
 
         let bad_key = desired(&[("MY-KEY", "secret-b")]);
-        let msg = plan(Vec::<String>::new(), bad_key, false)
-            .unwrap_err()
-            .to_string();
+        let msg = plan(Vec::new(), bad_key, false).unwrap_err().to_string();
         assert!(
             msg.contains("\"MY-KEY\"") && !msg.contains("secret-b"),
             "{msg}"
         );
 
-        let err = plan(["A"], Vec::new(), true).unwrap_err();
+        let err = plan(names(&["A"]), Vec::new(), true).unwrap_err();
         assert_eq!(err.to_string(), "nothing to sync: no keys given");
         assert_eq!(err.code().name(), "INVALID_ARGUMENT");
     }
 
     #[test]
     fn debug_shows_key_names_but_no_value() {
-        let plan = plan(["OLD"], desired(&[("TOKEN", "hunter2-value")]), true).unwrap();
+        let plan = plan(
+            names(&["OLD"]),
+            desired(&[("TOKEN", "hunter2-value")]),
+            true,
+        )
+        .unwrap();
         let debug = format!("{plan:?}");
         assert!(debug.contains("TOKEN") && debug.contains("OLD"), "{debug}");
         assert!(!debug.contains("hunter2-value"), "{debug}");
@@ -243,7 +254,7 @@ mod tests {
             source in prop::collection::vec((key(), "[a-z0-9]{0,3}"), 1..12),
             prune in any::<bool>(),
         ) {
-            let plan = plan(current.keys(), source.iter().map(|(k, v)| (k.clone(), Some(v.clone()))), prune).unwrap();
+            let plan = plan(current.keys().cloned().collect(), source.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect(), prune).unwrap();
             let wanted: BTreeMap<String, String> = source.iter().cloned().collect();
 
             // The lists partition the keys of the secret and of the source.
@@ -293,8 +304,8 @@ mod tests {
             source in prop::collection::btree_map(key(), "[a-z]{0,3}", 1..10),
             prune in any::<bool>(),
         ) {
-            let first = plan(&current, source.clone().into_iter().map(|(k, v)| (k, Some(v))), prune).unwrap();
-            let again = plan(first.keys_after(), source.clone().into_iter().map(|(k, v)| (k, Some(v))), prune).unwrap();
+            let first = plan(current.iter().cloned().collect(), source.clone().into_iter().map(|(k, v)| (k, Some(v))).collect(), prune).unwrap();
+            let again = plan(first.keys_after(), source.clone().into_iter().map(|(k, v)| (k, Some(v))).collect(), prune).unwrap();
             prop_assert!(again.add.is_empty() && again.remove.is_empty());
             prop_assert_eq!(again.set, source.keys().cloned().collect::<Vec<_>>());
         }

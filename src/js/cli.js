@@ -337,7 +337,7 @@ function hiddenPrompt(question) {
   stdin.resume();
   process.stderr.write(question);
   return new Promise((resolve, reject) => {
-    let value = [];
+    const value = [];
     const finish = (result) => {
       stdin.off("data", onData);
       stdin.setRawMode(false);
@@ -376,7 +376,7 @@ async function confirm(question) {
 /** `planSync` with the file named in its message when the file is what is wrong. */
 function plan(currentKeys, envDict, prune, source) {
   try {
-    return planSync(currentKeys, envDict, prune);
+    return planSync(envDict, { currentKeys, prune });
   } catch (error) {
     if (source && error instanceof ModalError) error.message = `${source}: ${error.message}`;
     throw error;
