@@ -26,6 +26,7 @@ test("npm pack ./pkg gives a tarball that installs into an empty folder", () => 
     "README.md",
     "browser.js",
     "bun.js",
+    "cli.cjs",
     "deno.js",
     "index.d.ts",
     "modal_secrets_bg.wasm",
