@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Seed corpora for the server's fuzz targets (server_request, auth_token): valid requests of every
+"""Seed corpora for the server's fuzz targets (server_request, gateway_request, auth_token): valid requests of every
 method in every content type, which the fuzzer then mutates. Writes fuzz/corpus/<target>/."""
 import base64, os, struct, sys
 
@@ -37,6 +37,13 @@ head = bytes([5 | (1 << 4), 1, 0, 10, 0, 0, 1])
 hdr = b"x-modal-auth-token"
 with open(os.path.join(root, "server_request", "seed-jwt"), "wb") as f:
     f.write(head + bytes([len(hdr)]) + hdr + bytes([5]) + b"a.b.c" + frame(b""))
+
+# The gateway takes the same input format.
+import shutil
+os.makedirs(os.path.join(root, "gateway_request"), exist_ok=True)
+for name in os.listdir(os.path.join(root, "server_request")):
+    if name.startswith("seed-"):
+        shutil.copy(os.path.join(root, "server_request", name), os.path.join(root, "gateway_request", name))
 
 os.makedirs(os.path.join(root, "auth_token"), exist_ok=True)
 # The token the target's signer issues (key [42; 32], ak-fuzz, 7, fuzz, 1800000000), built here the

@@ -27,4 +27,6 @@ pub mod pb {
     tonic::include_proto!("modal.client");
 }
 
-pub use server::{CallStack, Config, Mode, Running, StartError, local_call_stack, start};
+pub use server::{
+    CallStack, Config, Mode, Running, StartError, gateway_call_stack, local_call_stack, start,
+};

@@ -282,6 +282,20 @@ pub fn local_call_stack(store: Arc<Store>, auth_limit: AuthLimit) -> CallStack {
     tower::util::BoxCloneSyncService::new(stack)
 }
 
+/// A gateway's handling of a request as [`start`] stacks it (gRPC-web translation, the
+/// failed-authentication limit, the body limit and the log, then forwarding to `upstream`), without
+/// the listener, CORS and static files: for fuzzing (`fuzz/fuzz_targets/gateway_request.rs`).
+/// Must run inside a Tokio runtime.
+pub fn gateway_call_stack(upstream: &str, auth_limit: AuthLimit) -> Result<CallStack, String> {
+    let upstream = Upstream::parse(upstream)?;
+    let gateway = Gateway::new(&upstream)?;
+    let stack = tower::ServiceBuilder::new()
+        .layer(GrpcWebLayer::new())
+        .layer(CallLayer::gateway(Arc::new(Throttle::new(auth_limit))))
+        .service(tonic::service::Routes::new(gateway));
+    Ok(tower::util::BoxCloneSyncService::new(stack))
+}
+
 enum Backend {
     Local(Arc<Store>),
     /// The forwarding service and the upstream's origin.
