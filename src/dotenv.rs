@@ -1,6 +1,6 @@
 //! `parseDotenv(text, { env })`.
 
-use js_sys::{Array, Object};
+use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use crate::args::{self, Opts};
@@ -17,13 +17,34 @@ pub fn parse_dotenv(text: JsValue, options: JsValue) -> Result<Object, JsValue> 
         .env("env")?
         .unwrap_or_default();
     let pairs = modal_secrets_core::dotenv::parse(&text, &env);
-    // Object.fromEntries defines own properties, so a key such as `__proto__` stays a plain key.
-    let entries: Array = pairs
-        .into_iter()
-        .map(|(key, value)| {
-            let value = value.map_or(JsValue::NULL, JsValue::from);
-            Array::of2(&JsValue::from(key), &value)
-        })
-        .collect();
-    Object::from_entries(&entries)
+    let (packed, lengths) = pack(&pairs);
+    Ok(object_from_pairs(packed, lengths))
+}
+
+#[wasm_bindgen(module = "/src/js/pairs.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = objectFromPairs)]
+    fn object_from_pairs(text: String, lengths: Vec<u32>) -> Object;
+}
+
+/// Marks a `null` value among the lengths.
+const NULL: u32 = u32::MAX;
+
+/// Every key and value in one string, with their lengths in UTF-16 units (what JS slices by).
+fn pack(pairs: &[(String, Option<String>)]) -> (String, Vec<u32>) {
+    let utf16 = |s: &str| u32::try_from(s.encode_utf16().count()).unwrap_or(NULL - 1);
+    let mut text = String::new();
+    let mut lengths = Vec::with_capacity(pairs.len() * 2);
+    for (key, value) in pairs {
+        text.push_str(key);
+        lengths.push(utf16(key));
+        match value {
+            Some(value) => {
+                text.push_str(value);
+                lengths.push(utf16(value));
+            }
+            None => lengths.push(NULL),
+        }
+    }
+    (text, lengths)
 }

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Vec<(String, Option<String>)> {
     let mut reader = Reader::new(text);
     let mut values: Vec<(&str, Option<String>)> = Vec::new();
-    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut index = KeyIndex::default();
 
     while let Some(step) = reader.next_binding() {
         let Step::Binding(key, raw) = step else {
@@ -26,10 +26,10 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Vec<(String, Option<
         };
         // Resolved against the keys before this one (and this key's earlier value), then `env`.
         let value = raw.map(|raw| interpolate(&raw, &values, &index, env));
-        match index.get(key) {
-            Some(&slot) => values[slot].1 = value,
+        match index.get(key, &values) {
+            Some(slot) => values[slot].1 = value,
             None => {
-                index.insert(key, values.len());
+                index.insert(key, values.len(), &values);
                 values.push((key, value));
             }
         }
@@ -38,6 +38,73 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Vec<(String, Option<
         .into_iter()
         .map(|(key, value)| (key.to_owned(), value))
         .collect()
+}
+
+/// Where each key sits in the parse's list of values: an open-addressing hash table (FNV-1a, linear
+/// probing) holding positions in that list. Lookups and inserts on every line made a `BTreeMap`'s
+/// string comparisons most of the time of a large file's parse; std's `HashMap` would add
+/// hashbrown and SipHash to the wasm (kilobytes) for what these few lines do.
+#[derive(Default)]
+struct KeyIndex {
+    /// Position + 1 in the values list; 0 marks an empty slot. The length is 0 or a power of two.
+    slots: Vec<u32>,
+    len: usize,
+}
+
+impl KeyIndex {
+    fn hash(key: &str) -> usize {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in key.as_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        h as usize
+    }
+
+    /// The position of `key` in `values`.
+    fn get(&self, key: &str, values: &[(&str, Option<String>)]) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = Self::hash(key) & mask;
+        loop {
+            let slot = *self.slots.get(i)? as usize;
+            if slot == 0 {
+                return None;
+            }
+            if values.get(slot - 1).is_some_and(|(k, _)| *k == key) {
+                return Some(slot - 1);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Records that `key` (not yet present) sits at `position`.
+    fn insert(&mut self, key: &str, position: usize, values: &[(&str, Option<String>)]) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let mut grown = KeyIndex {
+                slots: vec![0; (self.slots.len() * 2).max(16)],
+                len: 0,
+            };
+            for &slot in self.slots.iter().filter(|&&s| s != 0) {
+                if let Some((k, _)) = values.get(slot as usize - 1) {
+                    grown.place(k, slot);
+                }
+            }
+            *self = grown;
+        }
+        self.place(key, u32::try_from(position + 1).unwrap_or(u32::MAX));
+    }
+
+    fn place(&mut self, key: &str, slot: u32) {
+        let mask = self.slots.len() - 1;
+        let mut i = Self::hash(key) & mask;
+        while self.slots[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = slot;
+        self.len += 1;
+    }
 }
 
 /// Python's `\s` (and `str.isspace`) for `str` patterns, which is wider than Rust's
@@ -402,7 +469,7 @@ fn decode_escapes(raw: &str, decode: impl Fn(char) -> Option<char>) -> Cow<'_, s
 fn interpolate(
     value: &str,
     earlier: &[(&str, Option<String>)],
-    index: &BTreeMap<&str, usize>,
+    index: &KeyIndex,
     env: &BTreeMap<String, String>,
 ) -> String {
     let bytes = value.as_bytes();
@@ -439,8 +506,8 @@ fn interpolate(
             continue; // `:` without `-`: not a variable; try the next `$`
         };
         let name = value.get(name_start..stop).unwrap_or("");
-        let resolved: &str = match index.get(name) {
-            Some(&slot) => earlier
+        let resolved: &str = match index.get(name, earlier) {
+            Some(slot) => earlier
                 .get(slot)
                 .and_then(|(_, v)| v.as_deref())
                 .unwrap_or(""),
