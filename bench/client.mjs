@@ -467,7 +467,8 @@ function versions() {
   try {
     commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
     try {
-      execFileSync("git", ["diff", "--quiet", "HEAD"], { cwd: ROOT });
+      // bench/RESULTS.md itself is rewritten by the sections that ran before this one.
+      execFileSync("git", ["diff", "--quiet", "HEAD", "--", ".", ":(exclude)bench/RESULTS.md"], { cwd: ROOT });
     } catch {
       commit += " + local changes";
     }
