@@ -7,7 +7,7 @@
 #   - Modal's JS SDK in target/official-js (shared with tests/official/run.sh),
 #   - npm dotenv in target/bench-js,
 #   - python-dotenv (scripts/setup.sh installs it for python3; else pip --target target/bench-py),
-#   - pkg/ and the release server (`npm run build` when either is missing).
+#   - pkg/ and the release server (`npm run build` when either is missing or older than its sources).
 # Nothing here passes or fails on a figure. BENCH_RUNS (default 5) sets the runs per figure;
 # BENCH_ONLY=size,cold,... limits the figures (for trying things; the section is still replaced).
 set -euo pipefail
@@ -85,8 +85,14 @@ npm_in target/official-js modal "$MODAL_JS_VERSION"
 npm_in target/bench-js dotenv "$DOTENV_JS_VERSION"
 
 # --- the package, the server and esbuild --------------------------------------------------------------
-# Built only when missing: an existing pkg/ is measured as it is (its build time is in the section).
-if [ ! -f pkg/node.mjs ] || [ ! -f pkg/modal_secrets_bg.wasm ] || [ ! -x target/release/modal-secrets-server ]; then
+# Built when missing or older than a source it is built from (its build time is in the section).
+stale() {
+  [ ! -f pkg/node.mjs ] || [ ! -f pkg/modal_secrets_bg.wasm ] || [ ! -x target/release/modal-secrets-server ] && return 0
+  [ -n "$(find src core proto server/src Cargo.toml Cargo.lock scripts/build.sh scripts/wasm-cargo.sh \
+    scripts/write-package.mjs -newer pkg/modal_secrets_bg.wasm -print -quit 2>/dev/null)" ] && return 0
+  [ -n "$(find server/src core proto -newer target/release/modal-secrets-server -print -quit 2>/dev/null)" ]
+}
+if stale; then
   # setup skips whatever is installed already (toolchains, wasm-bindgen CLI, node_modules).
   say "npm run setup && npm run build"
   bash scripts/setup.sh >&2
