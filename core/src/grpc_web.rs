@@ -7,7 +7,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use base64::Engine as _;
 use prost::Message;
 
 use crate::error::{Code, Error, Malformed};
@@ -218,12 +217,7 @@ fn status_error(meta: &Metadata<'_>) -> Result<Option<Error>, Error> {
 /// The `RPCRetryPolicy` among the details of a `grpc-status-details-bin` value. Details are advisory:
 /// if they cannot be read the status still stands, so this answers `None` rather than failing.
 pub fn retry_policy_from_details(value: &str) -> Option<Duration> {
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
-    let bytes = engine.decode(value.trim()).ok()?;
+    let bytes = base64_decode(value.trim())?;
     let status = RpcStatus::decode(bytes.as_slice()).ok()?;
     status
         .details
@@ -234,6 +228,38 @@ pub fn retry_policy_from_details(value: &str) -> Option<Duration> {
         })
         .and_then(|any| RpcRetryPolicy::decode(any.value.as_slice()).ok())
         .map(|policy| retry_after_from_secs(policy.retry_after_secs))
+}
+
+/// Standard base64 with or without `=` padding (gRPC's `-bin` metadata), `None` if malformed.
+/// Twenty lines instead of the base64 crate, whose general engine costs ~3 KB of wasm.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text
+        .strip_suffix("==")
+        .or_else(|| text.strip_suffix('='))
+        .unwrap_or(text);
+    if text.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for b in text.bytes() {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    // Leftover bits must be zero, as a canonical encoder leaves them.
+    (acc & ((1 << bits) - 1) == 0).then_some(out)
 }
 
 /// gRPC's mapping of HTTP statuses for answers that carry no `grpc-status`.

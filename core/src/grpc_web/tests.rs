@@ -1,6 +1,7 @@
 use super::*;
 use crate::ErrorKind;
 use crate::proto::{SecretGetInfoResponse, SecretMetadata};
+use base64::Engine as _;
 use proptest::prelude::*;
 
 fn frame(flags: u8, payload: &[u8]) -> Vec<u8> {
@@ -651,5 +652,28 @@ proptest! {
         let details = details_with_retry_policy(secs, false);
         let got = retry_policy_from_details(&details).unwrap();
         prop_assert_eq!(got, retry_after_from_secs(secs));
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn base64_decoding_agrees_with_the_base64_crate(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+        use base64::Engine;
+        let padded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let unpadded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&bytes);
+        proptest::prop_assert_eq!(super::base64_decode(&padded), Some(bytes.clone()));
+        proptest::prop_assert_eq!(super::base64_decode(&unpadded), Some(bytes));
+    }
+
+    #[test]
+    fn base64_decoding_never_panics(text in "\\PC{0,64}") {
+        let _ = super::base64_decode(&text);
+    }
+}
+
+#[test]
+fn base64_decoding_refuses_what_is_not_base64() {
+    for bad in ["A", "AB=C", "A===", "ab!c", "AB\n", "AB-_", "AB==="] {
+        assert_eq!(super::base64_decode(bad), None, "{bad:?}");
     }
 }
