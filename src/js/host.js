@@ -26,7 +26,10 @@ async function readBody(response, limit) {
     await response.body?.cancel().catch(() => {});
     throw fail("too-large");
   }
-  if (!response.body || typeof response.body.getReader !== "function") {
+  // A declared length within the limit (the usual case) is read in one piece; without one
+  // (chunked), the body is read as a stream and cut off at the limit.
+  const hasLength = response.headers.has("content-length") && declared >= 0;
+  if (hasLength || !response.body || typeof response.body.getReader !== "function") {
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (bytes.length > limit) throw fail("too-large");
     return bytes;
@@ -62,7 +65,8 @@ export async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBo
     throw fail("connection", "this runtime has no global fetch; pass { fetch } to new Client()");
   }
   if (signal?.aborted) throw fail("aborted");
-  const controller = new AbortController();
+  // Only a call that can be cut short needs a controller (most have neither timeout nor signal).
+  const controller = timeoutMs >= 0 || signal ? new AbortController() : undefined;
   let timedOut = false;
   const timer =
     timeoutMs >= 0
@@ -71,16 +75,16 @@ export async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBo
           controller.abort();
         }, timeoutMs)
       : undefined;
-  const onAbort = () => controller.abort();
+  const onAbort = () => controller?.abort();
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const requestHeaders = new Headers();
-    for (let i = 0; i + 1 < headers.length; i += 2) requestHeaders.append(headers[i], headers[i + 1]);
+    const requestHeaders = {}; // the names are distinct
+    for (let i = 0; i + 1 < headers.length; i += 2) requestHeaders[headers[i]] = headers[i + 1];
     const response = await doFetch(url, {
       method: "POST",
       headers: requestHeaders,
       body,
-      signal: controller.signal,
+      signal: controller?.signal,
     });
     const bytes = await readBody(response, maxBodyBytes);
     const responseHeaders = [];
