@@ -14,13 +14,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchChromium } from "../support/chromium.mjs";
 import { startServer, ROOT } from "./support/server.mjs";
+import { auditLog, recordSecret } from "../support/audit.mjs";
 
 const { Client, Secret } = await import(join(ROOT, "pkg/node.mjs"));
 
 // Every value the test sends contains MARK, so one search finds any of them, whole or cut.
 const MARK = `v4lue${randomBytes(6).toString("hex")}`;
 let valueCount = 0;
-const value = () => `${MARK}-${++valueCount}-${randomBytes(4).toString("hex")}`;
+const value = () => {
+  const v = `${MARK}-${++valueCount}-${randomBytes(4).toString("hex")}`;
+  recordSecret(v); // for the secrets audit of npm test (tests/audit/): typed into the page, not seen by Node's fetch
+  return v;
+};
+recordSecret(MARK); // any part of any value, in any log of the run
+const printed = auditLog("printed", "chromium-dashboard");
 
 let server, browser, page, token, client;
 const consoleLines = [];
@@ -32,6 +39,9 @@ before(async () => {
   token = server.token();
   client = new Client({ serverUrl: server.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret });
   browser = await launchChromium();
+  // Every page's console and errors (this one's and the others') go to the audit's printed logs.
+  browser.context.on("console", (message) => printed(`${message.type()}: ${message.text()}\n`));
+  browser.context.on("weberror", (error) => printed(`pageerror: ${error.error()?.stack ?? error.error()}\n`));
   console.log(`# Chromium ${browser.version}, server ${server.url}`);
   page = await browser.context.newPage();
   page.setDefaultTimeout(15_000);

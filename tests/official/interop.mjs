@@ -8,6 +8,7 @@
 // `PASS <name>`; any failure throws and exits non-zero.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -17,6 +18,11 @@ assert.ok(python && extraEnv, "usage: node interop.mjs PYTHON EXTRA_ENV");
 const entry = fileURLToPath(new URL("../../pkg/node.mjs", import.meta.url));
 if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build`);
 const { Secret, Client, NotFoundError } = await import(entry);
+
+// Long, distinct values: the secrets audit of npm test (tests/audit/) searches every log for each
+// (values this package sends are recorded by its fetch hook, those the SDK sends by interop.py).
+const RUN = randomBytes(4).toString("hex");
+const v = (label) => `interop-${label}-${RUN}-${randomBytes(6).toString("hex")}`;
 
 let passed = 0;
 function ok(name) {
@@ -65,7 +71,7 @@ try {
   assert.equal(client.serverUrl, process.env.MODAL_SERVER_URL.replace(/\/+$/, ""));
 
   // ---- made by this package, read by the SDK ------------------------------------------------------
-  await Secret.objects.create("interop-js", { JS_A: "a", JS_B: "b" });
+  await Secret.objects.create("interop-js", { JS_A: v("a"), JS_B: v("b") });
   const ours = await describe("interop-js");
   const theirs = await py({ op: "describe", name: "interop-js" });
   assertSame(ours, theirs, "interop-js");
@@ -75,7 +81,7 @@ try {
   assert.ok(theirs.created_by, "created_by is set");
   ok("a secret created by the package: the SDK finds it with the same id, keys and info");
 
-  await Secret.objects.create("interop-js-env", { JS_E: "e" }, { environmentName: extraEnv });
+  await Secret.objects.create("interop-js-env", { JS_E: v("e") }, { environmentName: extraEnv });
   const oursEnv = await describe("interop-js-env", extraEnv);
   const theirsEnv = await py({ op: "describe", name: "interop-js-env", env: extraEnv });
   assertSame(oursEnv, theirsEnv, "interop-js-env");
@@ -90,12 +96,12 @@ try {
   );
   ok("the SDK lists the package's secret once, with its id");
 
-  await (await Secret.fromName("interop-js").hydrate()).update({ JS_C: "c", JS_A: null });
+  await (await Secret.fromName("interop-js").hydrate()).update({ JS_C: v("c"), JS_A: null });
   assert.deepEqual((await py({ op: "describe", name: "interop-js" })).keys, ["JS_B", "JS_C"]);
   ok("an update by the package (set + remove) is what the SDK sees");
 
   // ---- made by the SDK, used by this package -------------------------------------------------------
-  await py({ op: "create", name: "interop-py", values: { PY_X: "x", PY_Y: "y" } });
+  await py({ op: "create", name: "interop-py", values: { PY_X: v("x"), PY_Y: v("y") } });
   const sdkMade = await py({ op: "describe", name: "interop-py" });
   const found = await describe("interop-py");
   assertSame(found, sdkMade, "interop-py");
@@ -115,9 +121,9 @@ try {
   );
   ok("the package lists it, with its keys, in the SDK's order");
 
-  await mine[0].update({ PY_Z: "z", PY_X: null });
+  await mine[0].update({ PY_Z: v("z"), PY_X: null });
   assert.deepEqual((await py({ op: "describe", name: "interop-py" })).keys, ["PY_Y", "PY_Z"]);
-  await Secret.fromName("interop-py").update({ PY_Y: "y2" });
+  await Secret.fromName("interop-py").update({ PY_Y: v("y2") });
   const afterUpdates = await py({ op: "describe", name: "interop-py" });
   assert.deepEqual(afterUpdates.keys, ["PY_Y", "PY_Z"]);
   assert.equal(afterUpdates.object_id, sdkMade.object_id, "updated in place");
@@ -129,7 +135,7 @@ try {
   await assert.rejects(Secret.objects.delete("interop-py"), NotFoundError);
   ok("the package deletes it; the SDK no longer finds or lists it");
 
-  await py({ op: "create", name: "interop-py-env", values: { PY_E: "e" }, env: extraEnv });
+  await py({ op: "create", name: "interop-py-env", values: { PY_E: v("pe") }, env: extraEnv });
   const inEnv = await Secret.objects.list({ environmentName: extraEnv });
   assert.ok(inEnv.some((s) => s.name === "interop-py-env"));
   assert.ok(!(await Secret.objects.list()).some((s) => s.name === "interop-py-env"));

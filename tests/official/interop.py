@@ -9,6 +9,7 @@ A failure answers {"error": <exception class>, "message": <text>}. Never prints 
 """
 
 import json
+import os
 import sys
 
 import modal
@@ -36,12 +37,27 @@ def describe(name, env=None):
     }
 
 
+AUDIT_DIR = os.environ.get("MODAL_SECRETS_AUDIT_DIR")
+
+
+def record(values):
+    """For the secrets audit of npm test (tests/audit/): the values this SDK sends."""
+    if not AUDIT_DIR:
+        return
+    path = os.path.join(AUDIT_DIR, f"secrets-interop.py-{os.getpid()}.jsonl")
+    with open(path, "a", encoding="utf-8") as f:
+        for value in values:
+            if isinstance(value, str) and value:
+                f.write(json.dumps({"kind": "value", "value": value, "from": "interop.py"}) + "\n")
+
+
 def handle(cmd):
     op = cmd["op"]
     env = cmd.get("env")
     if op == "describe":
         return describe(cmd["name"], env)
     if op == "create":
+        record(cmd["values"].values())
         modal.Secret.objects.create(cmd["name"], cmd["values"], environment_name=env)
         return True
     if op == "list":

@@ -27,6 +27,34 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/modal-official.XXXXXX")
 server_pid=""
 gateway_pid=""
 
+# The secrets audit of npm test (tests/audit/), when MODAL_SECRETS_AUDIT_DIR is set: the token
+# secrets and values used here are recorded, and the logs and outputs copied there at the end.
+audit=${MODAL_SECRETS_AUDIT_DIR:-}
+[ -z "$audit" ] || mkdir -p "$audit"
+# audit_record KIND VALUE (KIND: value or token)
+audit_record() {
+  [ -n "$audit" ] && [ -n "$2" ] || return 0
+  local v=${2//\\/\\\\}
+  v=${v//\"/\\\"}
+  printf '{"kind":"%s","value":"%s","from":"official/run.sh"}\n' "$1" "$v" >>"$audit/secrets-official-run.sh-$$.jsonl"
+}
+audit_copy() {
+  [ -n "$audit" ] || return 0
+  local f
+  for f in server.log gateway.log; do
+    [ -f "$tmp/$f" ] && cp "$tmp/$f" "$audit/server-official-$f-$$.log"
+  done
+  for f in sdk.out js.out interop.out js-gateway.out; do
+    [ -f "$tmp/$f" ] && cp "$tmp/$f" "$audit/printed-official-$f-$$.log"
+  done
+  return 0
+}
+# What every check printed (check.out is replaced by each one).
+audit_printed() {
+  [ -n "$audit" ] || { cat >/dev/null; return 0; }
+  cat >>"$audit/printed-official-checks-$$.log"
+}
+
 finish() {
   local rc=$?
   local pid
@@ -36,6 +64,7 @@ finish() {
       wait "$pid" 2>/dev/null || true
     fi
   done
+  audit_copy || true
   if [ "$rc" -ne 0 ]; then
     printf '\nofficial: FAILED at: %s (exit %d)\n' "$current" "$rc" >&2
     [ -s "$tmp/check.out" ] && tail -n 30 "$tmp/check.out" >&2
@@ -65,7 +94,10 @@ pass() {
 check() {
   current=$1
   shift
-  "$@" >"$tmp/check.out" 2>&1
+  local rc=0
+  "$@" >"$tmp/check.out" 2>&1 || rc=$?
+  audit_printed <"$tmp/check.out"
+  [ "$rc" -eq 0 ] || return "$rc"
   pass "$current"
 }
 
@@ -76,6 +108,7 @@ fails() {
   shift 2
   local out rc=0
   out=$("$@" 2>&1) || rc=$?
+  printf '%s\n' "$out" | audit_printed
   if [ "$rc" -eq 0 ]; then
     printf '%s\n' "$out" >&2
     printf 'expected a failure, but the command succeeded: %s\n' "$*" >&2
@@ -175,8 +208,13 @@ say "server at $url ($server)"
 
 token_json=$("$server" token new --data "$data")
 "$server" env new "$EXTRA_ENV" --data "$data" >/dev/null
-token_id=$(node -p 'JSON.parse(process.argv[1]).token_id' "$token_json")
-token_secret=$(node -p 'JSON.parse(process.argv[1]).token_secret' "$token_json")
+# (sed, not `node -p`: a Node process printing the token secret would be a finding of the audit.)
+token_id=$(sed -n 's/.*"token_id" *: *"\([^"]*\)".*/\1/p' <<<"$token_json")
+token_secret=$(sed -n 's/.*"token_secret" *: *"\([^"]*\)".*/\1/p' <<<"$token_json")
+[ -n "$token_id" ] && [ -n "$token_secret" ] || { echo "no token in: token new" >&2; exit 1; }
+audit_record token "$token_secret"
+# The wrong token secret js_check.mjs sends on purpose (Modal's JS SDK goes over HTTP/2, not fetch).
+audit_record token "$(grep -o 'as-wrong[A-Za-z0-9]*' tests/official/js_check.mjs | head -n 1)"
 
 # Only these settings: no ~/.modal.toml, no profile or environment from the caller.
 mkdir -p "$tmp/home"
@@ -291,6 +329,7 @@ gateway_url=$(listening_url "$tmp/gateway.log" "$gateway_pid")
 say "through a gateway at $gateway_url (serve --upstream $url)"
 export MODAL_SERVER_URL=$gateway_url
 
+audit_record value gw-value-7c1
 check "gateway: modal secret create" modal_cli secret create gw-a A=1 B=gw-value-7c1
 fails "gateway: modal secret create of an existing name fails" "secret 'gw-a' already exists" \
   modal_cli secret create gw-a A=1

@@ -6,7 +6,7 @@
 // prints the runtime's version and which entry of the exports map it loaded.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createServer as createNetServer } from "node:net";
@@ -14,14 +14,23 @@ import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { ROOT, startServer } from "../node/support/server.mjs";
 import { launchChromium } from "../support/chromium.mjs";
+import { auditLog } from "../support/audit.mjs";
 
 const BIN = join(ROOT, "node_modules", ".bin");
 const SCENARIO = join(ROOT, "tests", "runtimes", "scenario.mjs");
 const work = mkdtempSync(join(tmpdir(), "modal-secrets-runtimes-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
+// What the runtimes print goes to the secrets audit of npm test (tests/audit/), when it runs.
+const printed = auditLog("printed", "runtimes");
+
+/** Runs a command; its stdout, or an error with its output when it fails. */
 function run(cmd, args, cwd, options = {}) {
-  return execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], ...options });
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20, ...options });
+  printed(`$ ${cmd} ${args.join(" ")}\n${r.stdout ?? ""}${r.stderr ?? ""}`);
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited (${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
+  return r.stdout;
 }
 
 // The Vite app is served from its own origin, so the server must allow it: start that first.
@@ -217,6 +226,8 @@ const worker :Workerd.Worker = (
   let log = "";
   child.stdout.on("data", (d) => (log += d));
   child.stderr.on("data", (d) => (log += d));
+  child.stdout.on("data", printed);
+  child.stderr.on("data", printed);
   try {
     let response;
     for (let i = 0; i < 100 && !response; i++) {
@@ -224,6 +235,7 @@ const worker :Workerd.Worker = (
     }
     assert.ok(response, `workerd did not answer:\n${log}`);
     const text = await response.text();
+    printed(`workerd answered ${response.status}: ${text}\n`);
     assert.equal(response.status, 200, text);
     const out = JSON.parse(text);
     console.log(`workerd ${version}: ${entry.split("/").pop()}`);
@@ -263,6 +275,8 @@ scenario(pkg, args).then(
     const page = await browser.context.newPage();
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("pageerror", (e) => printed(`chromium pageerror: ${e}\n`));
+    page.on("console", (m) => printed(`chromium console ${m.type()}: ${m.text()}\n`));
     await page.goto(`${appOrigin}/?args=${encodeURIComponent(JSON.stringify(args("chromium")))}`);
     await page.waitForFunction(() => window.done, null, { timeout: 30_000 });
     const done = await page.evaluate(() => window.done);

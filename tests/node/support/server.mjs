@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { auditLog, recordToken } from "../../support/audit.mjs";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const SERVER_BIN = join(ROOT, "target/release/modal-secrets-server");
@@ -52,6 +53,9 @@ export async function startServer({ allowOrigins = [] } = {}) {
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let log = "";
+  const audit = auditLog("server", "node"); // the secrets audit of npm test (tests/audit/)
+  child.stdout.on("data", audit);
+  child.stderr.on("data", audit);
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the server did not say where it listens:\n${log}`)), 10_000);
@@ -80,6 +84,7 @@ export async function startServer({ allowOrigins = [] } = {}) {
     /** A new token of `workspace` (default "local"): { tokenId, tokenSecret, workspace }. */
     token(workspace) {
       const out = JSON.parse(run(["token", "new", ...(workspace ? ["--workspace", workspace] : [])]).trim());
+      recordToken(out.token_secret);
       return { tokenId: out.token_id, tokenSecret: out.token_secret, workspace: out.workspace };
     },
     /** Adds environment `name` to `workspace` (default "local"). */
