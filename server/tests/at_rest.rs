@@ -34,6 +34,7 @@ fn token_new(extra: &[&str]) -> Token {
     let (ok, out, err) = run(&args);
     assert!(ok, "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    common::audit::token(json["token_secret"].as_str().unwrap_or_default());
     Token {
         id: json["token_id"].as_str().unwrap().to_owned(),
         secret: json["token_secret"].as_str().unwrap().to_owned(),
@@ -42,7 +43,9 @@ fn token_new(extra: &[&str]) -> Token {
 
 /// A value nobody could find in a file by chance.
 fn sentinel(what: &str) -> String {
-    format!("SENTINEL-{what}-{}", std::process::id())
+    let value = format!("SENTINEL-{what}-{}", std::process::id());
+    common::audit::value(&value);
+    value
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {

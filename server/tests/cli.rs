@@ -26,7 +26,9 @@ fn token_new(data: &str, workspace: Option<&str>) -> serde_json::Value {
     let (ok, stdout, stderr) = run(&args);
     assert!(ok, "{stderr}");
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    serde_json::from_str(&stdout).expect("one JSON line")
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON line");
+    common::audit::token(json["token_secret"].as_str().unwrap_or_default());
+    json
 }
 
 #[test]

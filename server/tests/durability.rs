@@ -37,6 +37,7 @@ fn new_token(data: &std::path::Path) -> Token {
         .expect("token new runs");
     assert!(out.status.success(), "{out:?}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    common::audit::token(json["token_secret"].as_str().unwrap_or_default());
     Token {
         id: json["token_id"].as_str().unwrap().to_owned(),
         secret: json["token_secret"].as_str().unwrap().to_owned(),

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub mod audit;
 pub mod native;
 pub mod workload;
 
@@ -117,6 +118,7 @@ fn new_token(running: &Running, workspace: &str) -> Token {
         .expect("a local server")
         .create_token(workspace)
         .expect("token created");
+    audit::token(token.token_secret.expose());
     Token {
         id: token.token_id,
         secret: token.token_secret.expose().clone(),
@@ -135,6 +137,9 @@ pub fn create_request(
     kind: ObjectCreationType,
     pairs: &[(&str, &str)],
 ) -> SecretGetOrCreateRequest {
+    for (_, value) in pairs {
+        audit::value(value);
+    }
     SecretGetOrCreateRequest {
         deployment_name: name.to_owned(),
         object_creation_type: kind as i32,
@@ -395,6 +400,8 @@ pub struct LoggedServer {
     pub child: std::process::Child,
     pub url: String,
     pub log_path: std::path::PathBuf,
+    /// Where this process's part of the log starts (several runs may append to one file).
+    log_start: usize,
 }
 
 impl LoggedServer {
@@ -427,6 +434,7 @@ impl LoggedServer {
                     child,
                     url: url.trim_end_matches(',').to_owned(),
                     log_path: log_path.to_owned(),
+                    log_start: start,
                 };
             }
             if let Ok(Some(exit)) = child.try_wait() {
@@ -471,6 +479,11 @@ impl Drop for LoggedServer {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        // This process's part of the log, for the secrets audit of npm test.
+        if audit::dir().is_some() {
+            let log = std::fs::read(&self.log_path).unwrap_or_default();
+            audit::server_log(log.get(self.log_start..).unwrap_or_default());
+        }
     }
 }
 
@@ -483,6 +496,7 @@ pub fn binary_token(data: &std::path::Path, workspace: &str) -> Token {
         .expect("token new runs");
     assert!(out.status.success(), "{out:?}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    audit::token(json["token_secret"].as_str().unwrap_or_default());
     Token {
         id: json["token_id"].as_str().expect("token_id").to_owned(),
         secret: json["token_secret"]
@@ -568,6 +582,7 @@ impl ServerProcess {
         let mut rest = String::new();
         let _ = std::io::Read::read_to_string(&mut self.stderr, &mut rest);
         self.log.push_str(&rest);
+        audit::server_log(self.log.as_bytes());
         (exit, std::mem::take(&mut self.log))
     }
 }
@@ -578,6 +593,14 @@ impl Drop for ServerProcess {
         if matches!(self.child.try_wait(), Ok(None)) {
             let _ = self.child.kill();
             let _ = self.child.wait();
+        }
+        // The whole log, for the secrets audit of npm test (`finish` already gave it, if it ran).
+        if audit::dir().is_some() {
+            let mut rest = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut self.stderr, &mut rest);
+            let mut log = std::mem::take(&mut self.log).into_bytes();
+            log.extend_from_slice(&rest);
+            audit::server_log(&log);
         }
     }
 }

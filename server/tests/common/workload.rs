@@ -390,6 +390,7 @@ impl Client {
             .map(|_| {
                 let k = format!("K{}", self.rng.below(6));
                 let v = format!("v-{tag}-{}", self.rng.next() % 1_000_000);
+                super::audit::value(&v);
                 (k, v)
             })
             .collect()
@@ -526,6 +527,7 @@ impl Client {
                 };
                 let set_key = format!("K{}", self.rng.below(6));
                 let set_value = format!("u-{}", self.rng.next() % 1_000_000);
+                super::audit::value(&set_value);
                 let remove = format!("K{}", self.rng.below(6));
                 let mut updates = vec![Update {
                     key: set_key.clone(),
