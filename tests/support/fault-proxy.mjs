@@ -1,6 +1,7 @@
 // A TCP fault proxy for tests (issue 8): it sits between a client (the package's `fetch`) and a real
 // modal-secrets-server, forwards HTTP/1.1 both ways, and injects transport faults on request:
-// latency, dropped connections (FIN or RST), answers cut mid-body, partial gRPC-web frames, stalls.
+// latency, dropped connections (FIN or RST), answers cut mid-body, partial gRPC-web frames, stalls,
+// and canned HTTP answers of a load balancer in the way (a 502/503 page).
 //
 // Keep-alive is kept: the proxy parses just enough HTTP/1.1 (request line, headers, a request body by
 // content-length or chunked; a response by content-length, chunked, or up to the close) to know where
@@ -58,6 +59,17 @@ export const faults = {
   partialFrame: (bytes, { framing = "close", ...opts } = {}) => ({ kind: "partialFrame", bytes, framing, ...opts }),
   /** Read the request and never answer; the connection stays open until the client leaves. */
   stall: (opts = {}) => ({ kind: "stall", ...opts }),
+  /**
+   * Answer the request itself, without forwarding it, as a load balancer in the way would: e.g.
+   * `respond(503, { body: "<h1>Service Unavailable</h1>" })`. Keeps the connection alive.
+   */
+  respond: (status, { headers = { "content-type": "text/html" }, body = "", ...opts } = {}) => ({
+    kind: "respond",
+    status,
+    headers,
+    body,
+    ...opts,
+  }),
 };
 
 /** Connection faults, applied when a new connection is accepted, before anything is read. */
@@ -286,6 +298,7 @@ export async function startFaultProxy({ target }) {
         at: performance.now(),
         fault: "pass",
         status: undefined,
+        responseBody: undefined,
         answered: false,
         clientClosed: false,
       };
@@ -304,6 +317,16 @@ export async function startFaultProxy({ target }) {
         case "delayRequest":
           if (!(await waitFor(fault.ms))) return;
           break;
+        case "respond": {
+          const body = Buffer.from(fault.body);
+          const lines = [`HTTP/1.1 ${fault.status} Fault Proxy`];
+          for (const [name, value] of Object.entries(fault.headers)) lines.push(`${name}: ${value}`);
+          lines.push(`content-length: ${body.length}`);
+          record.status = fault.status;
+          await this.write(Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), body]));
+          record.answered = true;
+          return;
+        }
         default:
           break;
       }
@@ -312,6 +335,7 @@ export async function startFaultProxy({ target }) {
       if (this.dead) return;
       if (!response) return this.kill(false); // the server closed without an answer: so do we
       record.status = response.status;
+      record.responseBody = response.body; // the server's whole body (de-chunked), whatever reached the client
 
       switch (fault.kind) {
         case "delayResponse":
@@ -358,7 +382,11 @@ export async function startFaultProxy({ target }) {
     port: 0,
     /** Connections accepted since the last reset. */
     connections: 0,
-    /** One record per request seen: { id, connection, method, path, rpc, headers, body, at, fault, status, answered, clientClosed }. */
+    /**
+     * One record per request seen: { id, connection, method, path, rpc, headers, body, at, fault,
+     * status and responseBody (the server's answer, when it was asked), answered (the client was
+     * sent an answer, whole or cut as the fault says), clientClosed (the client left first) }.
+     */
     requests: [],
     /** Protocol problems the proxy met (unparseable traffic); a test may assert it stays empty. */
     errors: [],
