@@ -9,6 +9,11 @@ import { basename, join, relative } from "node:path";
 
 /** Values shorter than this are not searched for (too likely by chance), only counted. */
 export const MIN_LENGTH = 8;
+/** Nor are values of fewer distinct characters than this ("xxxxxxxxxx" from a size test). */
+export const MIN_VARIETY = 4;
+
+/** Whether `value` can be meaningfully searched for. */
+export const searchable = (value, minLength = MIN_LENGTH) => value.length >= minLength && new Set(value).size >= MIN_VARIETY;
 
 /** A short fingerprint of a secret, never the secret: a few leading characters, length, SHA-256 prefix. */
 export function fingerprint(value) {
@@ -83,6 +88,7 @@ export function search(secrets, files, { minLength = MIN_LENGTH, root, maxLeaks 
     tokens: 0,
     shortValues: 0,
     shortTokens: 0,
+    maxLength: 0,
     files: { server: 0, printed: 0, other: 0 },
     bytes: 0,
   };
@@ -90,10 +96,11 @@ export function search(secrets, files, { minLength = MIN_LENGTH, root, maxLeaks 
   const first = new Uint8Array(256);
   const list = [...secrets.entries()].map(([value, meta]) => ({ value, kind: meta.kinds.has("token") ? "token" : "value", meta }));
   for (const secret of list) {
-    const long = secret.value.length >= minLength;
+    const long = searchable(secret.value, minLength);
     if (secret.kind === "token") long ? stats.tokens++ : stats.shortTokens++;
     else long ? stats.values++ : stats.shortValues++;
     if (!long) continue;
+    stats.maxLength = Math.max(stats.maxLength, secret.value.length);
     for (const needle of forms(secret.value)) {
       const key = needle.slice(0, minLength);
       if (!needles.has(key)) needles.set(key, []);
@@ -167,7 +174,8 @@ export function describeStats(stats, recordFiles) {
   const f = stats.files;
   return (
     `checked ${stats.values} secret values and ${stats.tokens} token secrets ` +
-    `(${recordFiles} record files; skipped as shorter than ${MIN_LENGTH} characters: ${stats.shortValues} values, ${stats.shortTokens} tokens) ` +
+    `(${recordFiles} record files; the longest ${stats.maxLength} characters; skipped as shorter than ${MIN_LENGTH} characters ` +
+    `or of fewer than ${MIN_VARIETY} distinct ones: ${stats.shortValues} values, ${stats.shortTokens} tokens) ` +
     `in ${f.server + f.printed + f.other} files (${f.server} server logs, ${f.printed} printed outputs, ${f.other} other), ${stats.bytes} bytes`
   );
 }

@@ -65,13 +65,13 @@ test("non-ASCII values and binary files are searched byte for byte", () => {
   assert.deepEqual(leaks.map((l) => `${l.file}:${l.line}`), ["server-a.log:3"]);
 });
 
-test("short values are skipped and counted; a clean directory passes", () => {
-  const { leaks, stats } = auditOf([["value", "a"], ["value", "1234567"], ["value", VALUE], ["token", TOKEN]], {
-    "server-a.log": "a 1234567 a\n",
+test("short and one-letter values are skipped and counted; a clean directory passes", () => {
+  const { leaks, stats } = auditOf([["value", "a"], ["value", "1234567"], ["value", "x".repeat(70)], ["value", VALUE], ["token", TOKEN]], {
+    "server-a.log": `a 1234567 a ${"x".repeat(80)}\n`,
     "printed-b.log": "1234567\n",
   });
   assert.deepEqual(leaks, []);
-  assert.deepEqual([stats.values, stats.shortValues, stats.tokens], [1, 2, 1]);
+  assert.deepEqual([stats.values, stats.shortValues, stats.tokens], [1, 3, 1]);
 });
 
 test("an audit that recorded nothing, or saw no server log, fails as meaningless", () => {
