@@ -336,6 +336,19 @@ describe("latency and timeoutMs", () => {
     assert.equal(proxy.requests.length, 1);
   });
 
+  test("a new connection held 300 ms before it is read: the call waits it out, one attempt", T, async () => {
+    const c = via();
+    await lookup(c);
+    await proxy.closeIdle();
+    proxy.reset();
+    proxy.pushConnection(connectionFaults.delay(300));
+    const { value, ms } = await timed(lookup(c));
+    assert.equal(value?.objectId, probeId);
+    assert.ok(ms >= 295, `${ms.toFixed(0)} ms`);
+    assert.equal(proxy.requests.length, 1);
+    assert.equal(proxy.requests[0].headers["x-retry-attempt"], "0");
+  });
+
   test("latency before the answer beyond the client's timeoutMs: TimeoutError in about the timeout, not retried", T, async () => {
     proxy.push(faults.delayResponse(4000));
     const { error, ms } = await timed(lookup(via({ timeoutMs: 300 })));
