@@ -23,6 +23,15 @@ step "clippy (wasm32)"
 scripts/wasm-cargo.sh clippy --workspace --exclude modal-secrets-server --lib --quiet \
   --target-dir target/wasm-clippy -- -D warnings
 
+# The secrets audit (tests/audit/, the last step): every test-started server's log, everything the
+# Node processes print, and every secret value and token secret the suites use go to this directory
+# (tests/support/audit.mjs, preloaded into every Node process; server/tests/common/audit.rs).
+export MODAL_SECRETS_AUDIT_DIR=$PWD/target/audit
+rm -rf "$MODAL_SECRETS_AUDIT_DIR"
+mkdir -p "$MODAL_SECRETS_AUDIT_DIR"
+node_options_before=${NODE_OPTIONS:-}
+export NODE_OPTIONS="--import=\"$PWD/tests/support/audit.mjs\"${NODE_OPTIONS:+ $NODE_OPTIONS}"
+
 step "Rust tests (core, with property tests)"
 cargo test --workspace
 
@@ -39,3 +48,6 @@ node --test --test-reporter=spec tests/runtimes/
 
 step "Modal's official clients (Python CLI + SDK modal==1.6.4, JS SDK modal@0.11.1)"
 bash tests/official/run.sh
+
+step "Secrets audit: no value or token secret in any server log or printed output of the steps above"
+NODE_OPTIONS=$node_options_before node --test --test-reporter=spec tests/audit/
