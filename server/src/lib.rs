@@ -10,6 +10,7 @@ pub mod call_layer;
 pub mod codec;
 pub mod cors;
 pub mod gateway;
+pub mod idempotency;
 pub mod ids;
 pub mod jwt;
 pub mod limits;

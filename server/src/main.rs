@@ -9,6 +9,7 @@ use modal_secrets_core::validate;
 use modal_secrets_server::sealing::{self, KEY_FILE};
 use modal_secrets_server::store::{DEFAULT_WORKSPACE, Store};
 use modal_secrets_server::throttle::AuthLimit;
+use modal_secrets_server::idempotency::IdempotencyLimits;
 use modal_secrets_server::{Config, Mode, log, start};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
@@ -262,6 +263,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 max_failures: args.max_auth_failures,
                 window: Duration::from_secs(args.auth_failure_window),
             },
+            idempotency: IdempotencyLimits::default(),
         };
         let running = start(config).await.map_err(|e| e.to_string())?;
         let backend = match (running.store(), running.upstream()) {

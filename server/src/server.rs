@@ -17,6 +17,7 @@ use tonic_web::GrpcWebLayer;
 use crate::auth::Auth;
 use crate::call_layer::CallLayer;
 use crate::gateway::{Gateway, Upstream};
+use crate::idempotency::{Idempotency, IdempotencyLimits};
 use crate::limits::{EPHEMERAL_TTL_SECS, MAX_HEADER_LIST_BYTES, MAX_REQUEST_BYTES};
 use crate::pb::modal_client_server::ModalClientServer;
 use crate::sealing::KEY_FILE;
@@ -55,6 +56,8 @@ pub struct Config {
     pub key_file: Option<PathBuf>,
     /// Failed authentications allowed per client address (see `throttle.rs`).
     pub auth_limit: AuthLimit,
+    /// How long and how many answers of keyed writes are kept (local mode; `idempotency.rs`).
+    pub idempotency: IdempotencyLimits,
 }
 
 impl Config {
@@ -71,6 +74,7 @@ impl Config {
             pkg_dir: PathBuf::from("pkg"),
             key_file: None,
             auth_limit: AuthLimit::default(),
+            idempotency: IdempotencyLimits::default(),
         }
     }
 
@@ -228,9 +232,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let (router, store, upstream) = match backend {
         Backend::Local(store) => {
             let auth = Arc::new(Auth::new(Arc::clone(&store)));
-            let service =
-                ModalClientServer::new(Service::new(Arc::clone(&store), Arc::clone(&auth)))
-                    .max_decoding_message_size(MAX_REQUEST_BYTES);
+            let idempotency = Arc::new(Idempotency::new(config.idempotency));
+            let service = ModalClientServer::new(Service::new(
+                Arc::clone(&store),
+                Arc::clone(&auth),
+                idempotency,
+            ))
+            .max_decoding_message_size(MAX_REQUEST_BYTES);
             let router = builder(CallLayer::new(auth, throttle)).add_service(service);
             (router, Some(store), None)
         }
@@ -273,7 +281,8 @@ pub type CallStack = tower::util::BoxCloneSyncService<
 /// `TcpConnectInfo` extension, as the listener sets it.
 pub fn local_call_stack(store: Arc<Store>, auth_limit: AuthLimit) -> CallStack {
     let auth = Arc::new(Auth::new(Arc::clone(&store)));
-    let service = ModalClientServer::new(Service::new(store, Arc::clone(&auth)))
+    let idempotency = Arc::new(Idempotency::new(IdempotencyLimits::default()));
+    let service = ModalClientServer::new(Service::new(store, Arc::clone(&auth), idempotency))
         .max_decoding_message_size(MAX_REQUEST_BYTES);
     let stack = tower::ServiceBuilder::new()
         .layer(GrpcWebLayer::new())

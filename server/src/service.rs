@@ -15,6 +15,7 @@ use modal_secrets_core::validate;
 use tonic::{Request, Response, Status};
 
 use crate::auth::{Auth, Caller};
+use crate::idempotency::{self, Idempotency, Keyed, Method};
 use crate::limits::{
     DEFAULT_LIST_PAGE, MAX_KEY_BYTES, MAX_KEYS_PER_SECRET, MAX_LISTED_KEYS, MAX_VALUE_BYTES,
 };
@@ -25,11 +26,31 @@ use crate::store::{GetOrCreate, KeyUpdate, Store, StoreError, micros_before};
 pub struct Service {
     store: Arc<Store>,
     auth: Arc<Auth>,
+    /// The answers of the writing calls, by `x-idempotency-key` (`idempotency.rs`).
+    idempotency: Arc<Idempotency>,
 }
 
 impl Service {
-    pub fn new(store: Arc<Store>, auth: Arc<Auth>) -> Service {
-        Service { store, auth }
+    pub fn new(store: Arc<Store>, auth: Arc<Auth>, idempotency: Arc<Idempotency>) -> Service {
+        Service {
+            store,
+            auth,
+            idempotency,
+        }
+    }
+
+    /// The keyed call, if the request sent an `x-idempotency-key`.
+    fn keyed(
+        &self,
+        caller: &Caller,
+        method: Method,
+        key: Option<String>,
+        request: &impl prost::Message,
+    ) -> Option<Keyed> {
+        key.map(|key| {
+            self.idempotency
+                .keyed(caller.workspace.id, method, key, request)
+        })
     }
 }
 
@@ -40,6 +61,7 @@ impl ModalClient for Service {
         request: Request<SecretGetOrCreateRequest>,
     ) -> Result<Response<SecretGetOrCreateResponse>, Status> {
         let caller = caller(&request)?;
+        let key = idempotency::key_of(request.metadata())?;
         let req = request.into_inner();
         check_environment(&req.environment_name, "environment_name")?;
         check_required_keys(&req.required_keys)?;
@@ -49,9 +71,14 @@ impl ModalClient for Service {
                 req.object_creation_type
             ))
         })?;
-        let ws = caller.workspace;
-        let env = req.environment_name;
-        let (secret_id, metadata) = match kind {
+        let ws = caller.workspace.clone();
+        let env = req.environment_name.clone();
+        let store = Arc::clone(&self.store);
+        let answer = |(secret_id, metadata)| SecretGetOrCreateResponse {
+            secret_id,
+            metadata: Some(metadata),
+        };
+        let response = match kind {
             ObjectCreationType::Ephemeral => {
                 if !req.deployment_name.is_empty() {
                     return Err(Status::invalid_argument(
@@ -59,8 +86,14 @@ impl ModalClient for Service {
                     ));
                 }
                 check_env_dict(&req.env_dict)?;
+                let keyed = self.keyed(&caller, Method::SecretGetOrCreate, key, &req);
                 let dict = req.env_dict;
-                blocking(&self.store, move |s| s.create_ephemeral(&ws, &env, &dict)).await?
+                let work = async move {
+                    blocking(&store, move |s| s.create_ephemeral(&ws, &env, &dict))
+                        .await
+                        .map(answer)
+                };
+                self.idempotency.run(keyed, work).await?
             }
             ObjectCreationType::AnonymousOwnedByApp => {
                 return Err(Status::unimplemented(
@@ -69,6 +102,11 @@ impl ModalClient for Service {
             }
             named => {
                 check_secret_name(&req.deployment_name)?;
+                // A lookup changes nothing: it is answered afresh every time, key or not.
+                let keyed = match named {
+                    ObjectCreationType::Unspecified => None,
+                    _ => self.keyed(&caller, Method::SecretGetOrCreate, key, &req),
+                };
                 let action = match named {
                     ObjectCreationType::Unspecified => GetOrCreate::Lookup,
                     ObjectCreationType::CreateIfMissing => {
@@ -86,16 +124,17 @@ impl ModalClient for Service {
                 };
                 let name = req.deployment_name;
                 let required = req.required_keys;
-                blocking(&self.store, move |s| {
-                    s.get_or_create(&ws, &env, &name, action, &required)
-                })
-                .await?
+                let work = async move {
+                    blocking(&store, move |s| {
+                        s.get_or_create(&ws, &env, &name, action, &required)
+                    })
+                    .await
+                    .map(answer)
+                };
+                self.idempotency.run(keyed, work).await?
             }
         };
-        Ok(Response::new(SecretGetOrCreateResponse {
-            secret_id,
-            metadata: Some(metadata),
-        }))
+        Ok(Response::new(response))
     }
 
     async fn secret_list(
@@ -142,10 +181,13 @@ impl ModalClient for Service {
         request: Request<SecretDeleteRequest>,
     ) -> Result<Response<()>, Status> {
         let caller = caller(&request)?;
-        let id = request.into_inner().secret_id;
-        check_secret_id(&id)?;
-        let ws = caller.workspace;
-        blocking(&self.store, move |s| s.delete(&ws, &id)).await?;
+        let key = idempotency::key_of(request.metadata())?;
+        let req = request.into_inner();
+        check_secret_id(&req.secret_id)?;
+        let keyed = self.keyed(&caller, Method::SecretDelete, key, &req);
+        let (store, ws, id) = (Arc::clone(&self.store), caller.workspace, req.secret_id);
+        let work = async move { blocking(&store, move |s| s.delete(&ws, &id)).await };
+        self.idempotency.run(keyed, work).await?;
         Ok(Response::new(()))
     }
 
@@ -154,6 +196,7 @@ impl ModalClient for Service {
         request: Request<SecretUpdateRequest>,
     ) -> Result<Response<()>, Status> {
         let caller = caller(&request)?;
+        let key = idempotency::key_of(request.metadata())?;
         let req = request.into_inner();
         check_secret_id(&req.secret_id)?;
         if req.updates.len() > MAX_LISTED_KEYS {
@@ -162,17 +205,21 @@ impl ModalClient for Service {
                 req.updates.len()
             )));
         }
-        let mut updates: Vec<KeyUpdate> = Vec::with_capacity(req.updates.len());
-        for update in req.updates {
+        for update in &req.updates {
             check_key("updates.key", &update.key)?;
             if let Some(value) = &update.value {
                 check_value("updates.value", &update.key, value)?;
             }
-            updates.push((update.key, update.value));
         }
-        let ws = caller.workspace;
-        let id = req.secret_id;
-        blocking(&self.store, move |s| s.update(&ws, &id, &updates)).await?;
+        let keyed = self.keyed(&caller, Method::SecretUpdate, key, &req);
+        let updates: Vec<KeyUpdate> = req
+            .updates
+            .into_iter()
+            .map(|update| (update.key, update.value))
+            .collect();
+        let (store, ws, id) = (Arc::clone(&self.store), caller.workspace, req.secret_id);
+        let work = async move { blocking(&store, move |s| s.update(&ws, &id, &updates)).await };
+        self.idempotency.run(keyed, work).await?;
         Ok(Response::new(()))
     }
 
