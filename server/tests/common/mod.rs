@@ -324,13 +324,15 @@ impl Web {
             .as_ref()
             .map(|t| t.id.clone())
             .unwrap_or_default();
+        // One key per call, as clients send (the server keeps the answers of keyed writes).
+        let idempotency_key = new_idempotency_key();
         let meta = CallMeta {
             token_id: &token_id,
             token_secret: &secret,
             client_type: 8,
             client_version: "test",
             host: "127.0.0.1",
-            idempotency_key: "00000000-0000-4000-8000-000000000000",
+            idempotency_key: &idempotency_key,
             attempt: 0,
             since_first: Duration::ZERO,
         };
@@ -350,6 +352,23 @@ impl Web {
         let response = request.body(body).send().await.expect("HTTP request");
         into_web_response(response).await
     }
+}
+
+/// A random UUID v4, as clients make one per call for `x-idempotency-key`.
+pub fn new_idempotency_key() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("random bytes");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 pub async fn into_web_response(response: reqwest::Response) -> WebResponse {
