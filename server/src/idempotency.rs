@@ -327,7 +327,9 @@ impl Flight {
         state.next_seq += 1;
         let answer: Arc<[u8]> = answer.into();
         state.bytes += cost(&self.scope, &answer);
-        state.order.push_back((Instant::now(), seq, self.scope.clone()));
+        state
+            .order
+            .push_back((Instant::now(), seq, self.scope.clone()));
         state.entries.insert(
             self.scope.clone(),
             Entry::Done {
@@ -357,7 +359,12 @@ mod tests {
     use super::*;
 
     fn keyed(table: &Idempotency, ws: i64, key: &str, message: &str) -> Option<Keyed> {
-        Some(table.keyed(ws, Method::SecretDelete, key.to_owned(), &message.to_owned()))
+        Some(table.keyed(
+            ws,
+            Method::SecretDelete,
+            key.to_owned(),
+            &message.to_owned(),
+        ))
     }
 
     #[tokio::test]
@@ -425,7 +432,7 @@ mod tests {
             method: Method::SecretDelete,
             key: "k1".into()
         }));
-        assert_eq!(state.bytes, 3 * ("k0".len() + "a".encoded_len()));
+        assert_eq!(state.bytes, 3 * ("k0".len() + "a".to_owned().encoded_len()));
         drop(state);
 
         let small = Arc::new(Idempotency::new(IdempotencyLimits {

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use modal_secrets_core::validate;
+use modal_secrets_server::idempotency::IdempotencyLimits;
 use modal_secrets_server::sealing::{self, KEY_FILE};
 use modal_secrets_server::store::{DEFAULT_WORKSPACE, Store};
 use modal_secrets_server::throttle::AuthLimit;
-use modal_secrets_server::idempotency::IdempotencyLimits;
 use modal_secrets_server::{Config, Mode, log, start};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8787";

@@ -61,7 +61,8 @@ impl ModalClient for Service {
         request: Request<SecretGetOrCreateRequest>,
     ) -> Result<Response<SecretGetOrCreateResponse>, Status> {
         let caller = caller(&request)?;
-        let key = idempotency::key_of(request.metadata())?;
+        // Only the creating types use the key (and so check it); a lookup ignores it.
+        let key = idempotency::key_of(request.metadata());
         let req = request.into_inner();
         check_environment(&req.environment_name, "environment_name")?;
         check_required_keys(&req.required_keys)?;
@@ -86,7 +87,7 @@ impl ModalClient for Service {
                     ));
                 }
                 check_env_dict(&req.env_dict)?;
-                let keyed = self.keyed(&caller, Method::SecretGetOrCreate, key, &req);
+                let keyed = self.keyed(&caller, Method::SecretGetOrCreate, key?, &req);
                 let dict = req.env_dict;
                 let work = async move {
                     blocking(&store, move |s| s.create_ephemeral(&ws, &env, &dict))
@@ -105,7 +106,7 @@ impl ModalClient for Service {
                 // A lookup changes nothing: it is answered afresh every time, key or not.
                 let keyed = match named {
                     ObjectCreationType::Unspecified => None,
-                    _ => self.keyed(&caller, Method::SecretGetOrCreate, key, &req),
+                    _ => self.keyed(&caller, Method::SecretGetOrCreate, key?, &req),
                 };
                 let action = match named {
                     ObjectCreationType::Unspecified => GetOrCreate::Lookup,
