@@ -455,14 +455,7 @@ describe("writes whose answer is lost mid-body are retried with the same idempot
 
   test(
     "create: the call itself succeeds (no AlreadyExistsError for the secret its own first attempt made)",
-    {
-      ...T,
-      todo:
-        "README: lost connections are retried 'with the same x-idempotency-key'; index.d.ts: create throws " +
-        "AlreadyExistsError 'if the name is taken'. The name was free; the first attempt created the secret and " +
-        "its answer was reset mid-body; the retry (same key, same body, CREATE_FAIL_IF_EXISTS) gets ALREADY_EXISTS " +
-        "because modal-secrets-server ignores x-idempotency-key, so the caller sees AlreadyExistsError",
-    },
+    T,
     async () => {
       const name = uniq("lost-create-ok");
       proxy.push(faults.cutBody(10, { method: "SecretGetOrCreate" }));
@@ -508,14 +501,7 @@ describe("writes whose answer is lost mid-body are retried with the same idempot
 
   test(
     "delete: the call itself succeeds (no NotFoundError for the secret its own first attempt deleted)",
-    {
-      ...T,
-      todo:
-        "index.d.ts: delete throws NotFoundError 'if it does not exist', and README: lost connections are retried " +
-        "with the same x-idempotency-key. The secret existed; the first SecretDelete deleted it and its answer was " +
-        "reset mid-body; the retry of SecretDelete by id gets NOT_FOUND (the server ignores x-idempotency-key), so " +
-        "the caller sees NotFoundError",
-    },
+    T,
     async () => {
       const name = uniq("lost-delete-ok");
       await Secret.objects.create(name, { A: "1" }, { client: direct });
