@@ -426,14 +426,15 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(table.len(), 3);
-        let state = table.lock();
-        assert!(!state.entries.contains_key(&Scope {
-            workspace: 1,
-            method: Method::SecretDelete,
-            key: "k1".into()
-        }));
-        assert_eq!(state.bytes, 3 * ("k0".len() + "a".to_owned().encoded_len()));
-        drop(state);
+        {
+            let state = table.lock();
+            assert!(!state.entries.contains_key(&Scope {
+                workspace: 1,
+                method: Method::SecretDelete,
+                key: "k1".into()
+            }));
+            assert_eq!(state.bytes, 3 * ("k0".len() + "a".to_owned().encoded_len()));
+        }
 
         let small = Arc::new(Idempotency::new(IdempotencyLimits {
             max_bytes: 10,
