@@ -119,7 +119,7 @@ impl Source {
 }
 
 /// A secret as the server describes it (never its values).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecretRecord {
     /// `st-…`
     pub id: String,

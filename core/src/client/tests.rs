@@ -12,6 +12,8 @@ use std::time::Duration;
 use prost::Message;
 
 use super::*;
+use crate::error::Code;
+use crate::{grpc_web, proto};
 use crate::config::{ConfigOptions, resolve};
 use crate::proto::{
     CreationInfo, RpcRetryPolicy, RpcStatus, SecretGetOrCreateResponse, SecretListItem,
