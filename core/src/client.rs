@@ -171,7 +171,11 @@ impl Client {
 
     /// Runs `operation` to its end over `t` (the native way to drive an [`Operation`]; the npm
     /// package drives it from JavaScript instead).
-    pub async fn run(&self, t: &impl Transport, mut operation: Operation) -> Result<Outcome, Error> {
+    pub async fn run(
+        &self,
+        t: &impl Transport,
+        mut operation: Operation,
+    ) -> Result<Outcome, Error> {
         loop {
             match operation.next(self, t.now()) {
                 Next::Send(request) => {

@@ -27,6 +27,14 @@ impl EnvDict {
         Ok(EnvDict(Redacted::new(map)))
     }
 
+    /// Every key with its value, by key.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .expose()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.expose().keys().map(String::as_str)
     }

@@ -45,8 +45,8 @@ pub enum Target {
 pub enum Action {
     /// Hydrate the target, nothing more.
     Hydrate,
-    /// The target's metadata: from hydration, or fresh from SecretGetInfo when `refresh` (or when
-    /// the target was already hydrated).
+    /// The target's metadata: fresh from SecretGetInfo when `refresh`; else what hydrating it said
+    /// (nothing, when it came hydrated).
     Info { refresh: bool },
     /// Set (`Some`) and remove (`None`) keys of the target, in one SecretUpdate.
     Update(Vec<Update>),
@@ -229,7 +229,14 @@ impl Operation {
 
     fn fail(&mut self, error: Error) {
         let missing = self.hydrating.is_some() && error.code() == Code::NotFound;
-        if missing && matches!(self.action, Action::Delete { allow_missing: true }) {
+        if missing
+            && matches!(
+                self.action,
+                Action::Delete {
+                    allow_missing: true
+                }
+            )
+        {
             self.outcome.deleted = false;
             self.result = Some(Ok(()));
         } else {
@@ -298,7 +305,8 @@ impl Operation {
     fn act(&mut self, client: &Client) -> Result<(), Error> {
         let (method, body) = match &self.action {
             Action::Hydrate => return self.done(),
-            Action::Info { refresh: false } if self.outcome.hydrated.is_some() => {
+            Action::Info { refresh: false } => {
+                // What hydration said (nothing when the target came hydrated: its holder has it).
                 self.outcome.info = self.outcome.hydrated.clone();
                 return self.done();
             }

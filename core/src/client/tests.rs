@@ -12,13 +12,13 @@ use std::time::Duration;
 use prost::Message;
 
 use super::*;
-use crate::error::Code;
-use crate::{grpc_web, proto};
 use crate::config::{ConfigOptions, resolve};
+use crate::error::Code;
 use crate::proto::{
     CreationInfo, RpcRetryPolicy, RpcStatus, SecretGetOrCreateResponse, SecretListItem,
     SecretListResponse, SecretMetadata,
 };
+use crate::{grpc_web, proto};
 
 /// Runs a future whose every await is ready at once (the scripted transport never waits).
 fn run<F: Future>(future: F) -> F::Output {
