@@ -102,21 +102,28 @@ fn optional_string(out: &mut String, s: Option<&str>) {
 }
 
 /// A JSON string: `"` and `\` escaped, control characters as `\u00XX` (whatever a server sent).
+/// Runs of plain characters are copied whole (the usual case: nothing to escape).
 fn string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                let n = u32::from(c) as usize;
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        // UTF-8 continuation and lead bytes are >= 0x80: never escaped, never split.
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.push_str(&s[plain..i]);
+        plain = i + 1;
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            _ => {
                 out.push_str("\\u00");
-                out.push(char::from(b"0123456789abcdef"[n >> 4]));
-                out.push(char::from(b"0123456789abcdef"[n & 15]));
+                out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+                out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
             }
-            c => out.push(c),
         }
     }
+    out.push_str(&s[plain..]);
     out.push('"');
 }
 
@@ -129,6 +136,12 @@ mod tests {
         let mut out = String::new();
         string(&mut out, "a\"b\\c\n\u{1}é");
         assert_eq!(out, r#""a\"b\\c\u000a\u0001é""#);
+        let mut out = String::new();
+        string(&mut out, "é\"ü\u{1f}日本\\");
+        assert_eq!(out, r#""é\"ü\u001f日本\\""#);
+        let mut out = String::new();
+        string(&mut out, "");
+        assert_eq!(out, r#""""#);
     }
 
     #[test]

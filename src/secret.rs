@@ -18,6 +18,7 @@ use modal_secrets_core::client::{
 };
 use modal_secrets_core::{Redacted, dotenv};
 use wasm_bindgen::JsCast;
+use modal_secrets_core::validate::quote;
 use wasm_bindgen::prelude::*;
 
 use crate::args::{self, Opts, env_map, type_name};
@@ -128,7 +129,8 @@ pub fn local_environ_target(
         let key = args::string(&key, &format!("{what}: each key"))?;
         let value = env.get(&key).ok_or_else(|| {
             invalid(format!(
-                "Could not find local environment variable {key:?} for Secret.fromLocalEnviron"
+                "Could not find local environment variable {} for Secret.fromLocalEnviron",
+                quote(&key)
             ))
         })?;
         pairs.push((key, value.clone()));
@@ -191,7 +193,8 @@ fn target(value: &JsValue) -> Result<Target, JsValue> {
 fn string_value(value: &JsValue, what: &str, key: &str) -> Result<String, JsValue> {
     value.as_string().ok_or_else(|| {
         invalid(format!(
-            "{what}: the value of {key:?} must be a string, got {}",
+            "{what}: the value of {} must be a string, got {}",
+            quote(key),
             type_name(value)
         ))
     })
