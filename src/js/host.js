@@ -115,12 +115,9 @@ async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBodyBytes
     const requestHeaders = {}; // the names are distinct
     const parts = headers.split("\n");
     for (let i = 0; i + 1 < parts.length; i += 2) requestHeaders[parts[i]] = parts[i + 1];
-    const response = await doFetch(url, {
-      method: "POST",
-      headers: requestHeaders,
-      body,
-      signal: controller?.signal,
-    });
+    const init = { method: "POST", headers: requestHeaders, body };
+    if (controller) init.signal = controller.signal;
+    const response = await doFetch(url, init);
     const bytes = await readBody(response, maxBodyBytes);
     let responseHeaders = "";
     response.headers.forEach((value, name) => {
