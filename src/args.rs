@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use js_sys::{Array, JsString, Object, Reflect};
-use wasm_bindgen::JsCast;
 use modal_secrets_core::validate::quote;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::error::invalid;

@@ -16,9 +16,9 @@ use js_sys::{Array, Object, Uint8Array};
 use modal_secrets_core::client::{
     Action, CallOptions, EnvDict, Listing, Operation, Source, Target, Update,
 };
+use modal_secrets_core::validate::quote;
 use modal_secrets_core::{Redacted, dotenv};
 use wasm_bindgen::JsCast;
-use modal_secrets_core::validate::quote;
 use wasm_bindgen::prelude::*;
 
 use crate::args::{self, Opts, env_map, type_name};

@@ -1,8 +1,10 @@
-//! The client: Modal's Secret operations (WIRE.md, "Semantics") over any [`Transport`].
+//! The client: Modal's Secret operations (WIRE.md, "Semantics").
 //!
 //! Everything a call decides lives here: argument checks, the request message, headers, the retry
-//! loop with its waits and deadline, reading the answer. The transport only moves bytes: `fetch` in
-//! the npm package (src/host.rs), a native HTTP client in the tests.
+//! loop with its waits and deadline, reading the answer. Each operation is an [`Operation`], a state
+//! machine with no I/O of its own (client/operation.rs): the npm package drives it from JavaScript
+//! with `fetch` and timers (src/operation.rs, src/js/host.js), the native tests through
+//! [`Client::run`] over a [`Transport`].
 //!
 //! - [`Client`]: the settings of one connection (URL, token, environment, timeout, retries).
 //! - [`Source`] and [`Client::hydrate`]: what `Secret.fromName` / `fromDict` stand for, and turning
