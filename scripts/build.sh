@@ -54,9 +54,10 @@ node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
 # --- 4. the package --------------------------------------------------------------------------
 rm -rf "$pkg"
 mkdir -p "$pkg"
-# Node: one CommonJS file (readable stack traces, so not minified); node.mjs re-exports it.
+# Node: one CommonJS file; node.mjs re-exports it. Comments and whitespace go (2.3 KB gzip), every
+# name stays (stack traces and a debugger show the source's names).
 node_modules/.bin/esbuild "$out/node.js" --bundle --platform=node --format=cjs \
-  --target=node20 --log-level=warning --log-override:empty-import-meta=silent --log-override:duplicate-object-key=silent \
+  --minify-whitespace --minify-syntax --target=node20 --log-level=warning --log-override:empty-import-meta=silent --log-override:duplicate-object-key=silent \
   --outfile="$pkg/node.cjs"
 node_modules/.bin/esbuild "$out/cli.js" --bundle --platform=node --format=cjs --target=node20 --log-level=warning --log-override:empty-import-meta=silent --log-override:duplicate-object-key=silent --outfile="$pkg/cli.cjs" # the `modal-secrets` command line (bin)
 # Every other runtime: ES modules sharing one minified chunk and the one .wasm (see DESIGN.md and

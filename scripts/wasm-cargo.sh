@@ -23,7 +23,9 @@ fi
 export CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 PATH="/usr/bin:$PATH"
 size_options=()
 if [ -n "$small" ]; then
-  export RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort ${RUSTFLAGS:-}"
+  # fmt-debug=none: `{:?}` prints nothing (messages quote with validate::quote instead), which drops
+  # every Debug impl from the .wasm.
+  export RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none ${RUSTFLAGS:-}"
   size_options=(-Z build-std-features=optimize_for_size)
 fi
 exec /usr/bin/cargo "${args[@]}" --target "$target" -Z build-std=std,panic_abort "${size_options[@]}" "${rest[@]}"

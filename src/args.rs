@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use js_sys::{Array, JsString, Object, Reflect};
+use modal_secrets_core::validate::quote;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -64,7 +65,8 @@ impl<'a> Opts<'a> {
             let key = key.as_string().unwrap_or_default();
             if !allowed.contains(&key.as_str()) {
                 return Err(invalid(format!(
-                    "{what}: unknown option {key:?}; the options are {}",
+                    "{what}: unknown option {}; the options are {}",
+                    quote(&key),
                     allowed.join(", ")
                 )));
             }

@@ -12,7 +12,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::args::{Opts, env_map};
 use crate::error::to_js;
-use crate::host::JsTransport;
 
 /// Options of `new Client()`; `Client.fromEnv()` also takes the last two, `env` and `profile`.
 const OPTIONS: &[&str] = &[
@@ -31,21 +30,12 @@ const OPTIONS: &[&str] = &[
 const CLIENT_OPTIONS: &[&str] = OPTIONS.split_at(OPTIONS.len() - 2).0;
 const FROM_ENV_OPTIONS: &[&str] = OPTIONS;
 
+/// What every operation of the client uses: the core client, and the `fetch` and `onWarning`
+/// functions it was given (`undefined`: the global `fetch`, `console.warn`).
 pub struct Inner {
     pub client: Client,
-    fetch: JsValue,
-    on_warning: JsValue,
-}
-
-impl Inner {
-    /// A transport for one call with `signal`.
-    pub fn transport<'a>(&'a self, signal: &'a JsValue) -> JsTransport<'a> {
-        JsTransport {
-            fetch: &self.fetch,
-            on_warning: &self.on_warning,
-            signal,
-        }
-    }
+    pub fetch: JsValue,
+    pub on_warning: JsValue,
 }
 
 #[wasm_bindgen(skip_typescript)]
@@ -150,13 +140,15 @@ impl ClientCore {
     }
 }
 
-/// The per-call options every operation takes beside its own: `signal` and `timeoutMs`.
-pub fn call_options(opts: &Opts<'_>) -> Result<(CallOptions, JsValue), JsValue> {
+/// The per-call options every operation takes beside its own: `timeoutMs`, and `signal`, which is
+/// checked here and used by api.js (it aborts the fetch or the wait in progress).
+pub fn call_options(opts: &Opts<'_>) -> Result<CallOptions, JsValue> {
     let timeout = opts.millis("timeoutMs")?;
     if let Some(t) = timeout {
         modal_secrets_core::client::check_timeout(t, "timeoutMs").map_err(|e| to_js(&e))?;
     }
-    Ok((CallOptions { timeout }, opts.signal("signal")?))
+    opts.signal("signal")?;
+    Ok(CallOptions { timeout })
 }
 
 /// The config file's path (`MODAL_CONFIG_PATH`, else `~/.modal.toml`), for the Node entry.

@@ -32,7 +32,15 @@ const NULL: u32 = u32::MAX;
 
 /// Every key and value in one string, with their lengths in UTF-16 units (what JS slices by).
 fn pack(pairs: &[(String, Option<String>)]) -> (String, Vec<u32>) {
-    let utf16 = |s: &str| u32::try_from(s.encode_utf16().count()).unwrap_or(NULL - 1);
+    let utf16 = |s: &str| {
+        // ASCII (the usual case) has as many UTF-16 units as bytes.
+        let units = if s.is_ascii() {
+            s.len()
+        } else {
+            s.encode_utf16().count()
+        };
+        u32::try_from(units).unwrap_or(NULL - 1)
+    };
     let mut text = String::new();
     let mut lengths = Vec::with_capacity(pairs.len() * 2);
     for (key, value) in pairs {

@@ -6,11 +6,16 @@ mod args;
 mod client;
 mod dotenv;
 mod error;
-mod host;
+mod json;
+mod operation;
 mod secret;
 mod sync;
 
 pub use client::{ClientCore, config_path};
 pub use dotenv::parse_dotenv;
-pub use secret::{ListingCore, SecretCore, create_secret, delete_secret};
+pub use operation::OpCore;
+pub use secret::{
+    ListingCore, create_secret, delete_secret, dict_target, dotenv_target, local_environ_target,
+    name_target, secret_op,
+};
 pub use sync::plan_sync;

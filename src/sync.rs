@@ -4,6 +4,7 @@
 //! every runtime downloads.
 
 use js_sys::{Array, Object, Reflect};
+use modal_secrets_core::validate::quote;
 use wasm_bindgen::prelude::*;
 
 use crate::args::{self, Opts, type_name};
@@ -25,7 +26,8 @@ pub fn plan_sync(env_dict: JsValue, options: JsValue) -> Result<Object, JsValue>
             None if value.is_null() || value.is_undefined() => None,
             None => {
                 return Err(invalid(format!(
-                    "{what}: the value of {key:?} must be a string, got {}",
+                    "{what}: the value of {} must be a string, got {}",
+                    quote(&key),
                     type_name(&value)
                 )));
             }

@@ -1,8 +1,10 @@
-//! The client: Modal's Secret operations (WIRE.md, "Semantics") over any [`Transport`].
+//! The client: Modal's Secret operations (WIRE.md, "Semantics").
 //!
 //! Everything a call decides lives here: argument checks, the request message, headers, the retry
-//! loop with its waits and deadline, reading the answer. The transport only moves bytes: `fetch` in
-//! the npm package (src/host.rs), a native HTTP client in the tests.
+//! loop with its waits and deadline, reading the answer. Each operation is an [`Operation`], a state
+//! machine with no I/O of its own (client/operation.rs): the npm package drives it from JavaScript
+//! with `fetch` and timers (src/operation.rs, src/js/host.js), the native tests through
+//! [`Client::run`] over a [`Transport`].
 //!
 //! - [`Client`]: the settings of one connection (URL, token, environment, timeout, retries).
 //! - [`Source`] and [`Client::hydrate`]: what `Secret.fromName` / `fromDict` stand for, and turning
@@ -11,21 +13,20 @@
 
 mod listing;
 mod model;
+mod operation;
 
 use std::time::Duration;
 
-use prost::Message;
-
 use crate::config::Config;
-use crate::error::{Code, Error};
-use crate::grpc_web::{self, CallMeta, HttpResponse, Limits, RequestHeaders};
-use crate::proto::{self, ObjectCreationType};
+use crate::error::Error;
+use crate::grpc_web::{Limits, RequestHeaders};
 use crate::redact::Redacted;
-use crate::retry::{CallState, Decision, RetryPolicy};
+use crate::retry::RetryPolicy;
 use crate::validate;
 
 pub use listing::{LIST_PAGE_SIZE, Listing, PageRequest};
 pub use model::{EnvDict, SecretRecord, Source, Update, check_updates};
+pub use operation::{Action, Next, Operation, Outcome, Target};
 
 /// `x-modal-client-type`: LIBMODAL_JS (8). This package speaks Modal's API as Modal's JS SDK does,
 /// so it announces itself the same way, with the protocol version that SDK sends beside it.
@@ -170,6 +171,39 @@ impl Client {
         }
     }
 
+    /// Runs `operation` to its end over `t` (the native way to drive an [`Operation`]; the npm
+    /// package drives it from JavaScript instead).
+    pub async fn run(
+        &self,
+        t: &impl Transport,
+        mut operation: Operation,
+    ) -> Result<Outcome, Error> {
+        loop {
+            match operation.next(self, t.now()) {
+                Next::Send(request) => {
+                    let sent = t.post(request).await;
+                    operation.answer(self, t.now(), sent, &mut |w| t.warn(w));
+                }
+                Next::Sleep(wait) => {
+                    let slept = t.sleep(wait).await;
+                    operation.slept(slept);
+                }
+                Next::Finished => return operation.finish(),
+            }
+        }
+    }
+
+    async fn run_new(
+        &self,
+        t: &impl Transport,
+        target: Option<Target>,
+        action: Action,
+        opts: CallOptions,
+    ) -> Result<Outcome, Error> {
+        let operation = Operation::new(self, target, action, opts, t.random_bytes())?;
+        self.run(t, operation).await
+    }
+
     /// Looks a secret up by name (`Secret.fromName(...).hydrate()`): NOT_FOUND if it is missing,
     /// FAILED_PRECONDITION if one of `required_keys` is.
     pub async fn lookup(
@@ -180,19 +214,8 @@ impl Client {
         required_keys: &[String],
         opts: CallOptions,
     ) -> Result<SecretRecord, Error> {
-        validate::secret_name(name)?;
-        for key in required_keys {
-            validate::env_key(key)?;
-        }
-        let request = proto::SecretGetOrCreateRequest {
-            deployment_name: name.to_owned(),
-            environment_name: self.environment_for(environment)?,
-            required_keys: required_keys.to_vec(),
-            ..Default::default()
-        };
-        let response: proto::SecretGetOrCreateResponse =
-            self.call(t, "SecretGetOrCreate", &request, opts).await?;
-        SecretRecord::from_response(response, Some(name))
+        let source = Source::name(name, environment, required_keys.to_vec())?;
+        self.hydrate(t, &source, opts).await
     }
 
     /// Creates a named secret (`Secret.objects.create`): ALREADY_EXISTS if the name is taken, unless
@@ -206,22 +229,13 @@ impl Client {
         environment: Option<&str>,
         opts: CallOptions,
     ) -> Result<(), Error> {
-        validate::secret_name(name)?;
-        let creation_type = if allow_existing {
-            ObjectCreationType::CreateIfMissing
-        } else {
-            ObjectCreationType::CreateFailIfExists
+        let action = Action::Create {
+            name: name.to_owned(),
+            env_dict: env_dict.clone(),
+            allow_existing,
+            environment: environment.map(str::to_owned),
         };
-        let request = proto::SecretGetOrCreateRequest {
-            deployment_name: name.to_owned(),
-            environment_name: self.environment_for(environment)?,
-            object_creation_type: creation_type as i32,
-            env_dict: env_dict.to_proto(),
-            ..Default::default()
-        };
-        let _: proto::SecretGetOrCreateResponse =
-            self.call(t, "SecretGetOrCreate", &request, opts).await?;
-        Ok(())
+        self.run_new(t, None, action, opts).await.map(drop)
     }
 
     /// Makes an ephemeral (anonymous) secret holding `env_dict`: what hydrating `Secret.fromDict`
@@ -232,20 +246,7 @@ impl Client {
         env_dict: &EnvDict,
         opts: CallOptions,
     ) -> Result<SecretRecord, Error> {
-        let request = proto::SecretGetOrCreateRequest {
-            environment_name: self.environment.clone(),
-            object_creation_type: ObjectCreationType::Ephemeral as i32,
-            env_dict: env_dict.to_proto(),
-            ..Default::default()
-        };
-        let response: proto::SecretGetOrCreateResponse =
-            self.call(t, "SecretGetOrCreate", &request, opts).await?;
-        let mut record = SecretRecord::from_response(response, None)?;
-        if record.keys.is_empty() {
-            // A server may leave an ephemeral secret's metadata out; its keys are the ones we sent.
-            record.keys = env_dict.keys().map(str::to_owned).collect();
-        }
-        Ok(record)
+        self.hydrate(t, &Source::Dict(env_dict.clone()), opts).await
     }
 
     /// Resolves a [`Source`] to the secret it stands for.
@@ -255,17 +256,9 @@ impl Client {
         source: &Source,
         opts: CallOptions,
     ) -> Result<SecretRecord, Error> {
-        match source {
-            Source::Name {
-                name,
-                environment,
-                required_keys,
-            } => {
-                self.lookup(t, name, environment.as_deref(), required_keys, opts)
-                    .await
-            }
-            Source::Dict(env_dict) => self.create_ephemeral(t, env_dict, opts).await,
-        }
+        let target = Some(Target::Source(source.clone()));
+        let outcome = self.run_new(t, target, Action::Hydrate, opts).await?;
+        outcome.hydrated.ok_or_else(unexpected)
     }
 
     /// Deletes a named secret: a lookup, then SecretDelete by id (as Modal's clients do).
@@ -278,16 +271,9 @@ impl Client {
         environment: Option<&str>,
         opts: CallOptions,
     ) -> Result<bool, Error> {
-        let record = match self.lookup(t, name, environment, &[], opts).await {
-            Ok(record) => record,
-            Err(e) if allow_missing && e.code() == Code::NotFound => return Ok(false),
-            Err(e) => return Err(e),
-        };
-        let request = proto::SecretDeleteRequest {
-            secret_id: record.id,
-        };
-        let _: () = self.call(t, "SecretDelete", &request, opts).await?;
-        Ok(true)
+        let target = Some(Target::Source(Source::name(name, environment, Vec::new())?));
+        let action = Action::Delete { allow_missing };
+        Ok(self.run_new(t, target, action, opts).await?.deleted)
     }
 
     /// Sets (`Some`) and removes (`None`) keys of the secret `secret_id`, in one call.
@@ -298,10 +284,9 @@ impl Client {
         updates: &[Update],
         opts: CallOptions,
     ) -> Result<(), Error> {
-        check_updates(updates)?;
-        let request = model::update_request(secret_id, updates);
-        let _: () = self.call(t, "SecretUpdate", &request, opts).await?;
-        Ok(())
+        let target = Some(hydrated(secret_id));
+        let action = Action::Update(updates.to_vec());
+        self.run_new(t, target, action, opts).await.map(drop)
     }
 
     /// The secret's current metadata (SecretGetInfo).
@@ -311,13 +296,10 @@ impl Client {
         secret_id: &str,
         opts: CallOptions,
     ) -> Result<SecretRecord, Error> {
-        let request = proto::SecretGetInfoRequest {
-            secret_id: secret_id.to_owned(),
-        };
-        let response: proto::SecretGetInfoResponse =
-            self.call(t, "SecretGetInfo", &request, opts).await?;
-        let metadata = response.metadata.unwrap_or_default();
-        Ok(SecretRecord::from_metadata(secret_id.to_owned(), metadata))
+        let target = Some(hydrated(secret_id));
+        let action = Action::Info { refresh: true };
+        let outcome = self.run_new(t, target, action, opts).await?;
+        outcome.info.ok_or_else(unexpected)
     }
 
     /// One page of a listing (see [`Listing`]).
@@ -327,147 +309,23 @@ impl Client {
         page: &PageRequest,
         opts: CallOptions,
     ) -> Result<Vec<SecretRecord>, Error> {
-        let request = proto::SecretListRequest {
-            environment_name: self.environment_for(page.environment.as_deref())?,
-            pagination: Some(proto::ListPagination {
-                max_objects: page.max_objects,
-                created_before: page.created_before,
-            }),
-        };
-        let response: proto::SecretListResponse =
-            self.call(t, "SecretList", &request, opts).await?;
-        response
-            .items
-            .into_iter()
-            .map(SecretRecord::from_list_item)
-            .collect()
-    }
-
-    /// One unary call: encode, send, retry as WIRE.md says, decode.
-    pub async fn call<Req: Message, Resp: Reply>(
-        &self,
-        t: &impl Transport,
-        method: &str,
-        request: &Req,
-        opts: CallOptions,
-    ) -> Result<Resp, Error> {
-        check_request_size(request.encoded_len())?;
-        let body = grpc_web::encode_request(request)?;
-        let reply = self.call_bytes(t, method, &body, opts).await?;
-        Resp::decode_reply(&reply)
-    }
-
-    /// The retry loop of [`Client::call`], on bytes. Not generic over the message types, so the
-    /// wasm holds one copy of it rather than one per method.
-    async fn call_bytes(
-        &self,
-        t: &impl Transport,
-        method: &str,
-        body: &[u8],
-        opts: CallOptions,
-    ) -> Result<Vec<u8>, Error> {
-        if let Some(t) = opts.timeout {
-            check_timeout(t, "timeoutMs")?;
-        }
-        let url = format!("{}{}", self.server_url, grpc_web::method_path(method));
-        let idempotency_key = uuid_v4(t.random_bytes());
-        let timeout = opts.timeout.or(self.timeout);
-        let start = t.now();
-        let mut retries = 0;
-        loop {
-            let elapsed = t.now().saturating_sub(start);
-            let remaining = timeout.map(|d| d.saturating_sub(elapsed));
-            if remaining == Some(Duration::ZERO) {
-                return Err(Error::Timeout(timeout.unwrap_or_default()));
-            }
-            let headers = grpc_web::request_headers(&CallMeta {
-                token_id: &self.token_id,
-                token_secret: &self.token_secret,
-                client_type: CLIENT_TYPE,
-                client_version: CLIENT_VERSION,
-                host: &self.host,
-                idempotency_key: &idempotency_key,
-                attempt: retries,
-                since_first: elapsed,
-            });
-            let sent = t
-                .post(Request {
-                    url: &url,
-                    headers: &headers,
-                    body,
-                    timeout: remaining,
-                })
-                .await;
-            let error = match sent {
-                Ok(response) => {
-                    let decoded = grpc_web::decode_response(
-                        &HttpResponse {
-                            status: response.status,
-                            headers: &response.headers,
-                            body: &response.body,
-                        },
-                        self.limits,
-                    );
-                    for warning in &decoded.warnings {
-                        t.warn(warning);
-                    }
-                    match decoded.outcome {
-                        Ok(bytes) => return Ok(bytes.to_vec()),
-                        Err(error) => error,
-                    }
-                }
-                Err(Error::Timeout(_)) => return Err(Error::Timeout(timeout.unwrap_or_default())),
-                Err(error) => error,
-            };
-            if matches!(error, Error::Aborted) {
-                return Err(error);
-            }
-            let state = CallState {
-                retries,
-                elapsed: t.now().saturating_sub(start),
-                deadline: timeout,
-            };
-            match self.policy.decide(&error, state) {
-                Decision::Stop => return Err(error),
-                Decision::Retry { after, throttled } => {
-                    t.sleep(after).await?;
-                    if !throttled {
-                        retries += 1;
-                    }
-                }
-            }
-        }
+        let action = Action::ListPage(page.clone());
+        Ok(self.run_new(t, None, action, opts).await?.records)
     }
 }
 
-/// A response message type. `()` stands for `google.protobuf.Empty`, whose bytes are ignored.
-pub trait Reply: Sized {
-    fn decode_reply(bytes: &[u8]) -> Result<Self, Error>;
-}
-
-impl Reply for () {
-    fn decode_reply(_: &[u8]) -> Result<(), Error> {
-        Ok(())
+fn hydrated(secret_id: &str) -> Target {
+    Target::Hydrated {
+        id: secret_id.to_owned(),
+        name: None,
+        keys: Vec::new(),
     }
 }
 
-macro_rules! reply {
-    ($($t:ty),*) => {$(
-        impl Reply for $t {
-            fn decode_reply(bytes: &[u8]) -> Result<Self, Error> {
-                grpc_web::decode_message(bytes)
-            }
-        }
-    )*};
+/// An outcome without the part its action always fills: cannot happen.
+fn unexpected() -> Error {
+    Error::invalid("internal error: the operation ended without its result")
 }
-reply!(
-    proto::SecretGetOrCreateResponse,
-    proto::SecretListResponse,
-    proto::SecretGetInfoResponse,
-    proto::ClientHelloResponse,
-    proto::WorkspaceNameLookupResponse,
-    proto::AuthTokenGetResponse
-);
 
 /// A request message of `len` bytes must fit [`MAX_REQUEST_BYTES`].
 fn check_request_size(len: usize) -> Result<(), Error> {

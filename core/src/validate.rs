@@ -95,7 +95,7 @@ fn is_app_id(name: &str) -> bool {
 }
 
 /// `"name"`, shortened with `…` past a limit; control characters escaped so a message stays one line.
-pub(crate) fn quote(input: &str) -> String {
+pub fn quote(input: &str) -> String {
     let mut out = String::with_capacity(input.len().min(QUOTE_MAX_CHARS) + 4);
     out.push('"');
     for (i, c) in input.chars().enumerate() {

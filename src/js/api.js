@@ -1,7 +1,8 @@
 // The package's public classes, shared by every entry (node.js today). Thin by design: each method
-// hands its arguments to the Rust side (ClientCore, SecretCore, ListingCore), which checks them and
-// does the work. What lives here is JS-only mechanics: private fields, the default client, async
-// iteration, and how objects print (never a token secret or a value).
+// hands its arguments to the Rust side, which checks them and makes an operation (an OpCore) that
+// `drive` (host.js) runs with fetch. What lives here is JS-only mechanics: private fields (a
+// secret's target and, once hydrated, its record: never kept in wasm, so dropping a Secret frees
+// it), the default client, async iteration, and how objects print (never a token secret or a value).
 //
 // An entry calls `configureRuntime` with what its runtime can do (read process.env, files) and
 // `setReady` with its wasm loading, then re-exports the public names. Nothing here runs wasm when the
@@ -13,13 +14,18 @@
 // ready. Only `parseDotenv`, which returns its result at once, needs `await ready` first there.
 import {
   ClientCore,
-  SecretCore,
   ListingCore,
   createSecret,
   deleteSecret,
+  dictTarget,
+  dotenvTarget,
+  localEnvironTarget,
+  nameTarget,
   parseDotenv,
+  secretOp,
 } from "./modal_secrets.js";
 import { InvalidError, ModalError } from "./errors.js";
+import { drive } from "./host.js";
 
 export { parseDotenvChecked as parseDotenv };
 export * from "./errors.js";
@@ -207,49 +213,64 @@ export class Client {
 
 // ---- Secret ------------------------------------------------------------------------------------
 
+/** `{ name, createdAt, createdBy, environmentName, lastUsed }` as Modal's `SecretInfo`. */
+function infoOf(record) {
+  return {
+    name: record.name,
+    createdAt: new Date(record.createdAt / 1000),
+    createdBy: record.createdBy,
+    environmentName: record.environmentName,
+    lastUsed: record.lastUsed === null ? null : new Date(record.lastUsed / 1000),
+  };
+}
+
+/** A hydrated secret's target (see src/secret.rs). */
+function idTarget(record) {
+  return ["id", record.id, record.name, record.keys];
+}
+
 export class Secret {
-  // A SecretCore, or a thunk making it (see `now`).
-  #core;
+  // What to hydrate from (src/secret.rs), or a thunk making it (see `now`).
+  #target;
+  // Once hydrated: { id, name, environmentName, keys, createdAt, createdBy, lastUsed } (times in µs).
+  #record;
   // The client given to fromName, until one hydrates the secret; then that one.
   #client;
   // The name given to fromName, shown while the wasm is loading.
   #name;
 
-  constructor(key, core, client, name) {
+  constructor(key, target, client, name, record) {
     if (key !== PRIVATE) {
       throw new TypeError(
         "Secret has no public constructor: use Secret.fromName, fromDict, fromDotenv, " +
           "fromDotenvText or fromLocalEnviron",
       );
     }
-    this.#core = core;
+    this.#target = target;
     this.#client = client;
     this.#name = typeof name === "string" ? name : undefined;
+    this.#record = record;
   }
 
-  // The SecretCore (the wasm is loaded when this is called from an async method).
+  // The target (the wasm is loaded when this is called from an async method).
   #made() {
-    if (typeof this.#core === "function") this.#core = this.#core();
-    return this.#core;
-  }
-
-  #peek() {
-    return isReady ? this.#made() : undefined;
+    if (typeof this.#target === "function") this.#target = this.#target();
+    return this.#target;
   }
 
   static fromName(name, options) {
     checkOptions(options, "Secret.fromName");
-    const core = now(() => SecretCore.fromName(name, options));
+    const target = now(() => nameTarget(name, options));
     const client = options?.client == null ? undefined : clientFor(options.client, "Secret.fromName");
-    return new Secret(PRIVATE, core, client, name);
+    return new Secret(PRIVATE, target, client, name);
   }
 
   static fromDict(envDict) {
-    return new Secret(PRIVATE, now(() => SecretCore.fromDict(envDict)));
+    return new Secret(PRIVATE, now(() => dictTarget(envDict)));
   }
 
   static fromDotenvText(text, options) {
-    return new Secret(PRIVATE, now(() => SecretCore.fromDotenvText(text, options, "Secret.fromDotenvText")));
+    return new Secret(PRIVATE, now(() => dotenvTarget(text, options, "Secret.fromDotenvText")));
   }
 
   static fromDotenv(path, options) {
@@ -261,63 +282,71 @@ export class Secret {
       );
     }
     const { text, env } = runtime.readDotenv(path, options);
-    return new Secret(PRIVATE, now(() => SecretCore.fromDotenvText(text, { env }, "Secret.fromDotenv")));
+    return new Secret(PRIVATE, now(() => dotenvTarget(text, { env }, "Secret.fromDotenv")));
   }
 
   static fromLocalEnviron(keys, options) {
     const env = runtime.env();
-    return new Secret(PRIVATE, now(() => SecretCore.fromLocalEnviron(keys, options, env)));
+    return new Secret(PRIVATE, now(() => localEnvironTarget(keys, options, env)));
   }
 
   /** The secret's name (`undefined` for one made from values). */
   get name() {
-    return isReady ? this.#peek().name : this.#name;
+    if (this.#record) return this.#record.name ?? undefined;
+    if (!isReady) return this.#name;
+    const target = this.#made();
+    return target[0] === "name" ? target[1] : undefined;
   }
   /** `st-…` once hydrated, else `undefined`. */
   get objectId() {
-    return this.#peek()?.objectId;
+    return this.#record?.id;
   }
   /** The key names once hydrated, else `undefined`. */
   get keys() {
-    return this.#peek()?.keys;
+    return this.#record ? [...this.#record.keys] : undefined;
   }
   get isHydrated() {
-    return this.#peek()?.hydrated ?? false;
+    return this.#record !== undefined;
   }
 
   // The client of a call on this secret: the one that hydrated it, else the given or default
   // one (see resolveClient).
   #clientFor(options, what) {
-    if (this.#made().hydrated && this.#client) return { client: this.#client, core: coreOf(this.#client) };
+    if (this.#record && this.#client) return { client: this.#client, core: coreOf(this.#client) };
     checkOptions(options, what);
     const resolved = resolveClient(options?.client ?? this.#client, what);
     this.#client ??= resolved.client;
     return resolved;
   }
 
-  async hydrate(options) {
+  // Runs the secret operation `action` ("hydrate", "info", "update") and keeps what it learnt.
+  async #run(action, envDict, options, what) {
     await loaded();
-    const { core, error } = this.#clientFor(options, "secret.hydrate");
-    const pending = this.#made().hydrate(core, options);
+    const { core, error } = this.#clientFor(options, what);
+    const target = this.#record ? idTarget(this.#record) : this.#made();
+    const op = secretOp(core, target, action, envDict, options);
     if (error) throw error;
-    await pending;
+    const outcome = await drive(op, options?.signal);
+    // A concurrent hydration may have finished first: keep the first record.
+    if (outcome.hydrated) this.#record ??= outcome.hydrated;
+    return outcome;
+  }
+
+  async hydrate(options) {
+    await this.#run("hydrate", undefined, options, "secret.hydrate");
     return this;
   }
 
   async info(options) {
-    await loaded();
-    const { core, error } = this.#clientFor(options, "secret.info");
-    const pending = this.#made().info(core, options);
-    if (error) throw error;
-    return pending;
+    const { info } = await this.#run("info", undefined, options, "secret.info");
+    // Fresh metadata replaces the record's (`refresh`); else the record is the answer.
+    if (info) this.#record = info;
+    return infoOf(this.#record);
   }
 
   async update(envDict, options) {
-    await loaded();
-    const { core, error } = this.#clientFor(options, "secret.update");
-    const pending = this.#made().update(core, envDict, options);
-    if (error) throw error;
-    await pending;
+    const { keys } = await this.#run("update", envDict, options, "secret.update");
+    if (keys) this.#record.keys = keys;
   }
 
   toJSON() {
@@ -337,21 +366,23 @@ export class Secret {
       await loaded();
       checkOptions(options, "Secret.objects.create");
       const { core, error } = resolveClient(options?.client, "Secret.objects.create");
-      const pending = createSecret(core, name, envDict, options);
+      const op = createSecret(core, name, envDict, options);
       if (error) throw error;
-      await pending;
+      await drive(op, options?.signal);
     },
 
     /** Every secret of an environment (newest first), hydrated. */
     async list(options) {
       const all = [];
-      for await (const secret of listing(options, "Secret.objects.list")) all.push(secret);
+      for await (const page of pages(options, "Secret.objects.list")) {
+        for (const secret of page) all.push(secret);
+      }
       return all;
     },
 
     /** Like list(), a page at a time, for workspaces with thousands of secrets. */
-    iterate(options) {
-      return listing(options, "Secret.objects.iterate");
+    async *iterate(options) {
+      for await (const page of pages(options, "Secret.objects.iterate")) yield* page;
     },
 
     /** Deletes a named secret (a lookup, then a delete by id). */
@@ -359,26 +390,28 @@ export class Secret {
       await loaded();
       checkOptions(options, "Secret.objects.delete");
       const { core, error } = resolveClient(options?.client, "Secret.objects.delete");
-      const pending = deleteSecret(core, name, options);
+      const op = deleteSecret(core, name, options);
       if (error) throw error;
-      await pending;
+      await drive(op, options?.signal);
     },
   });
 }
 
-async function* listing(options, what) {
+/** The pages of a listing, each an array of hydrated secrets. */
+async function* pages(options, what) {
   await loaded();
   checkOptions(options, what);
   const { client, core, error } = resolveClient(options?.client, what);
-  const pages = ListingCore.create(core, options, what);
+  const listing = ListingCore.create(core, options, what);
   if (error) throw error;
   try {
     for (;;) {
-      const page = await pages.next();
-      if (page === undefined) return;
-      for (const core of page) yield new Secret(PRIVATE, core, client);
+      const op = listing.nextOp();
+      if (op === undefined) return;
+      const { records } = await drive(op, options?.signal);
+      yield records.map((record) => new Secret(PRIVATE, idTarget(record), client, undefined, record));
     }
   } finally {
-    pages.free();
+    listing.free();
   }
 }

@@ -1,6 +1,8 @@
-// What the wasm asks of its JavaScript host (src/host.rs): one HTTP POST over `fetch`, a timer, a
-// clock and randomness. Only mechanics here: what to send, when to retry and how to read the
-// answer are decided in Rust. No Node API is used, so this runs in every runtime.
+// The I/O of the package: `drive` runs one operation of the wasm (an OpCore, src/operation.rs) to
+// its end, sending what it says to send with `fetch` and sleeping when it says to wait. Only
+// mechanics here: what to send, when to retry and how to read the answer are decided in Rust. The
+// wasm also takes `randomBytes` and `warn` from here. No Node API is used, so this runs in every
+// runtime.
 
 // A failure of the transport, for Rust to turn into a typed error: kind is "connection",
 // "timeout", "aborted" or "too-large".
@@ -57,9 +59,41 @@ async function readBody(response, limit) {
   return bytes;
 }
 
-// POSTs `body` to `url` and resolves to [status, [name, value, ...], body bytes]. `headers` is a
-// flat [name, value, ...] list; `timeoutMs` < 0 means none; `signal` is the caller's AbortSignal.
-export async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBodyBytes) {
+// Runs `op` to its end and resolves to its result (parsed JSON), or rejects with its typed error.
+// `signal` is the caller's AbortSignal. The OpCore is freed at the end, whatever happens.
+export async function drive(op, signal) {
+  try {
+    for (;;) {
+      const step = op.step(now());
+      if (step === null) return JSON.parse(op.finish());
+      if (typeof step === "number") {
+        let completed = true;
+        try {
+          await sleep(step, signal);
+        } catch {
+          completed = false;
+        }
+        op.slept(completed);
+        continue;
+      }
+      let answer;
+      try {
+        answer = await send(op.fetch, step[0], step[1], step[2], step[3], signal, step[4]);
+      } catch (failure) {
+        op.failed(now(), failure?.modalTransportFailure ?? "connection", failure?.message ?? "");
+        continue;
+      }
+      op.answer(now(), answer[0], answer[1], answer[2]);
+    }
+  } finally {
+    op.free();
+  }
+}
+
+// POSTs `body` to `url` and resolves to [status, headers, body bytes]. Headers, both ways, are one
+// string "name\nvalue\n..." (no header can hold a newline); `timeoutMs` < 0 means none; `signal`
+// is the caller's AbortSignal.
+async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBodyBytes) {
   const doFetch = fetchFn ?? globalThis.fetch;
   if (typeof doFetch !== "function") {
     throw fail("connection", "this runtime has no global fetch; pass { fetch } to new Client()");
@@ -79,16 +113,16 @@ export async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBo
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const requestHeaders = {}; // the names are distinct
-    for (let i = 0; i + 1 < headers.length; i += 2) requestHeaders[headers[i]] = headers[i + 1];
-    const response = await doFetch(url, {
-      method: "POST",
-      headers: requestHeaders,
-      body,
-      signal: controller?.signal,
-    });
+    const parts = headers.split("\n");
+    for (let i = 0; i + 1 < parts.length; i += 2) requestHeaders[parts[i]] = parts[i + 1];
+    const init = { method: "POST", headers: requestHeaders, body };
+    if (controller) init.signal = controller.signal;
+    const response = await doFetch(url, init);
     const bytes = await readBody(response, maxBodyBytes);
-    const responseHeaders = [];
-    response.headers.forEach((value, name) => responseHeaders.push(name, value));
+    let responseHeaders = "";
+    response.headers.forEach((value, name) => {
+      responseHeaders += `${name}\n${value}\n`;
+    });
     return [response.status, responseHeaders, bytes];
   } catch (error) {
     if (error?.modalTransportFailure) throw error;
@@ -102,7 +136,7 @@ export async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBo
 }
 
 // Resolves after `ms`, or rejects at once when `signal` aborts.
-export function sleep(ms, signal) {
+function sleep(ms, signal) {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(fail("aborted"));
     const onAbort = () => {
@@ -118,7 +152,7 @@ export function sleep(ms, signal) {
 }
 
 // Milliseconds from a monotonic clock where there is one.
-export function now() {
+function now() {
   return globalThis.performance?.now() ?? Date.now();
 }
 

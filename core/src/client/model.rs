@@ -27,6 +27,14 @@ impl EnvDict {
         Ok(EnvDict(Redacted::new(map)))
     }
 
+    /// Every key with its value, by key.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .expose()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.expose().keys().map(String::as_str)
     }
@@ -119,7 +127,7 @@ impl Source {
 }
 
 /// A secret as the server describes it (never its values).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecretRecord {
     /// `st-…`
     pub id: String,

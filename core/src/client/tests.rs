@@ -13,10 +13,12 @@ use prost::Message;
 
 use super::*;
 use crate::config::{ConfigOptions, resolve};
+use crate::error::Code;
 use crate::proto::{
     CreationInfo, RpcRetryPolicy, RpcStatus, SecretGetOrCreateResponse, SecretListItem,
     SecretListResponse, SecretMetadata,
 };
+use crate::{grpc_web, proto};
 
 /// Runs a future whose every await is ready at once (the scripted transport never waits).
 fn run<F: Future>(future: F) -> F::Output {
