@@ -1,5 +1,7 @@
 //! `parseDotenv(text, { env })`.
 
+use std::borrow::Cow;
+
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
@@ -16,7 +18,7 @@ pub fn parse_dotenv(text: JsValue, options: JsValue) -> Result<Object, JsValue> 
     let env = Opts::new(&options, "parseDotenv", &["env"])?
         .env("env")?
         .unwrap_or_default();
-    let pairs = modal_secrets_core::dotenv::parse(&text, &env);
+    let pairs = modal_secrets_core::dotenv::parse_borrowed(&text, &env);
     let (packed, lengths) = pack(&pairs);
     Ok(object_from_pairs(packed, lengths))
 }
@@ -31,7 +33,7 @@ extern "C" {
 const NULL: u32 = u32::MAX;
 
 /// Every key and value in one string, with their lengths in UTF-16 units (what JS slices by).
-fn pack(pairs: &[(String, Option<String>)]) -> (String, Vec<u32>) {
+fn pack(pairs: &[(&str, Option<Cow<'_, str>>)]) -> (String, Vec<u32>) {
     let utf16 = |s: &str| {
         // ASCII (the usual case) has as many UTF-16 units as bytes.
         let units = if s.is_ascii() {
@@ -41,7 +43,12 @@ fn pack(pairs: &[(String, Option<String>)]) -> (String, Vec<u32>) {
         };
         u32::try_from(units).unwrap_or(NULL - 1)
     };
-    let mut text = String::new();
+    let mut text = String::with_capacity(
+        pairs
+            .iter()
+            .map(|(k, v)| k.len() + v.as_deref().map_or(0, str::len))
+            .sum(),
+    );
     let mut lengths = Vec::with_capacity(pairs.len() * 2);
     for (key, value) in pairs {
         text.push_str(key);

@@ -16,8 +16,20 @@ use std::collections::BTreeMap;
 /// last value. A key with no `=` maps to `None`. Statements python-dotenv cannot parse are skipped as it
 /// skips them (from where parsing failed to the end of that line).
 pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Vec<(String, Option<String>)> {
+    parse_borrowed(text, env)
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value.map(Cow::into_owned)))
+        .collect()
+}
+
+/// [`parse`] without copying: keys are slices of `text`, and so is every value that needed no
+/// unescaping or interpolation (most of them).
+pub fn parse_borrowed<'a>(
+    text: &'a str,
+    env: &BTreeMap<String, String>,
+) -> Vec<(&'a str, Option<Cow<'a, str>>)> {
     let mut reader = Reader::new(text);
-    let mut values: Vec<(&str, Option<String>)> = Vec::new();
+    let mut values: Vec<Pair<'a>> = Vec::new();
     let mut index = KeyIndex::default();
 
     while let Some(step) = reader.next_binding() {
@@ -25,7 +37,7 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Vec<(String, Option<
             continue;
         };
         // Resolved against the keys before this one (and this key's earlier value), then `env`.
-        let value = raw.map(|raw| interpolate(&raw, &values, &index, env));
+        let value = raw.map(|raw| interpolate(raw, &values, &index, env));
         match index.get(key, &values) {
             Some(slot) => values[slot].1 = value,
             None => {
@@ -35,10 +47,10 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Vec<(String, Option<
         }
     }
     values
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect()
 }
+
+/// A key and its value, as the parse's list of values holds them (in the order of the Python dict).
+type Pair<'a> = (&'a str, Option<Cow<'a, str>>);
 
 /// Where each key sits in the parse's list of values: an open-addressing hash table (FNV-1a, linear
 /// probing) holding positions in that list. Lookups and inserts on every line made a `BTreeMap`'s
@@ -61,7 +73,7 @@ impl KeyIndex {
     }
 
     /// The position of `key` in `values`.
-    fn get(&self, key: &str, values: &[(&str, Option<String>)]) -> Option<usize> {
+    fn get(&self, key: &str, values: &[Pair<'_>]) -> Option<usize> {
         if self.slots.is_empty() {
             return None;
         }
@@ -80,7 +92,7 @@ impl KeyIndex {
     }
 
     /// Records that `key` (not yet present) sits at `position`.
-    fn insert(&mut self, key: &str, position: usize, values: &[(&str, Option<String>)]) {
+    fn insert(&mut self, key: &str, position: usize, values: &[Pair<'_>]) {
         if (self.len + 1) * 2 > self.slots.len() {
             let mut grown = KeyIndex {
                 slots: vec![0; (self.slots.len() * 2).max(16)],
@@ -133,6 +145,56 @@ fn is_py_space(c: char) -> bool {
 /// `[^\S\r\n]`: whitespace that does not end a line.
 fn is_inline_space(c: char) -> bool {
     c != '\n' && c != '\r' && is_py_space(c)
+}
+
+/// The end of the run of chars from byte `from` that `keep` accepts.
+///
+/// The scanners work on bytes: every character the grammar names is ASCII, and the bytes of a
+/// multi-byte UTF-8 char are all >= 0x80, so an ASCII byte is always a whole char. Only a non-ASCII
+/// char (where Python's wider whitespace may be) is decoded. `from` and the result are char
+/// boundaries.
+fn run_end(text: &str, from: usize, keep: impl Fn(char) -> bool) -> usize {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    while let Some(&b) = bytes.get(at) {
+        if b < 0x80 {
+            if !keep(char::from(b)) {
+                break;
+            }
+            at += 1;
+        } else {
+            match char_at(text, at) {
+                Some(c) if keep(c) => at += c.len_utf8(),
+                _ => break,
+            }
+        }
+    }
+    at
+}
+
+/// The char that starts at byte `at` (a char boundary).
+fn char_at(text: &str, at: usize) -> Option<char> {
+    text.get(at..)?.chars().next()
+}
+
+/// `text` without its trailing Python whitespace (`str.rstrip()`).
+fn trim_end_py(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let mut end = text.len();
+    while let Some(&b) = end.checked_sub(1).and_then(|i| bytes.get(i)) {
+        if b < 0x80 {
+            if !is_py_space(char::from(b)) {
+                break;
+            }
+            end -= 1;
+        } else {
+            match text.get(..end).and_then(|s| s.chars().next_back()) {
+                Some(c) if is_py_space(c) => end -= c.len_utf8(),
+                _ => break,
+            }
+        }
+    }
+    text.get(..end).unwrap_or(text)
 }
 
 enum Step<'a> {
@@ -207,12 +269,7 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_while(&mut self, keep: impl Fn(char) -> bool) {
-        let rest = self.rest();
-        let stop = rest
-            .char_indices()
-            .find(|&(_, c)| !keep(c))
-            .map_or(rest.len(), |(i, _)| i);
-        self.pos += stop;
+        self.pos = run_end(self.text, self.pos, keep);
     }
 
     /// `[^\r\n]*`
@@ -333,21 +390,21 @@ impl<'a> Reader<'a> {
             Some(quote @ (b'\'' | b'"')) => {
                 let raw = self.quoted(quote)?;
                 Ok(if quote == b'"' {
-                    decode_escapes(raw, |c| {
-                        Some(match c {
-                            '\\' | '\'' | '"' => c,
-                            'a' => '\u{07}',
-                            'b' => '\u{08}',
-                            'f' => '\u{0c}',
-                            'n' => '\n',
-                            'r' => '\r',
-                            't' => '\t',
-                            'v' => '\u{0b}',
+                    decode_escapes(raw, |b| {
+                        Some(match b {
+                            b'\\' | b'\'' | b'"' => char::from(b),
+                            b'a' => '\u{07}',
+                            b'b' => '\u{08}',
+                            b'f' => '\u{0c}',
+                            b'n' => '\n',
+                            b'r' => '\r',
+                            b't' => '\t',
+                            b'v' => '\u{0b}',
                             _ => return None,
                         })
                     })
                 } else {
-                    decode_escapes(raw, |c| matches!(c, '\\' | '\'').then_some(c))
+                    decode_escapes(raw, |b| matches!(b, b'\\' | b'\'').then_some(char::from(b)))
                 })
             }
             None | Some(b'\n' | b'\r') => Ok(Cow::Borrowed("")),
@@ -419,59 +476,77 @@ fn find_byte(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
 /// An unquoted value: cut at the first whitespace run followed by `#` (`re.sub(r"\s+#.*", "")`), then
 /// strip trailing whitespace. A `#` with no whitespace before it is part of the value.
 fn strip_inline_comment(line: &str) -> &str {
-    let mut space_run: Option<usize> = None;
+    let bytes = line.as_bytes();
     let mut end = line.len();
-    for (i, c) in line.char_indices() {
-        if is_py_space(c) {
-            space_run.get_or_insert(i);
-        } else if c == '#'
-            && let Some(run) = space_run
-        {
+    let mut from = 0;
+    // The first `#` right after whitespace; the cut is where that whitespace run starts.
+    while let Some(hash) = find_byte(bytes, from, b'#') {
+        let before = line.get(..hash).unwrap_or("");
+        let run = trim_end_py(before).len();
+        if run < hash {
             end = run;
             break;
-        } else {
-            space_run = None;
         }
+        from = hash + 1;
     }
-    line.get(..end)
-        .unwrap_or(line)
-        .trim_end_matches(is_py_space)
+    trim_end_py(line.get(..end).unwrap_or(line))
 }
 
-/// Replaces each backslash escape, left to right, with `decode(next char)`; a backslash before a char
+/// Replaces each backslash escape, left to right, with `decode(next byte)`; a backslash before a char
 /// `decode` does not know stays as it is. Borrows when there is nothing to decode.
-fn decode_escapes(raw: &str, decode: impl Fn(char) -> Option<char>) -> Cow<'_, str> {
-    if !raw.contains('\\') {
+///
+/// `decode` only ever knows ASCII bytes, so a decoded escape is two whole chars, and the runs between
+/// escapes are copied whole.
+fn decode_escapes(raw: &str, decode: impl Fn(u8) -> Option<char>) -> Cow<'_, str> {
+    let bytes = raw.as_bytes();
+    let Some(first) = find_byte(bytes, 0, b'\\') else {
         return Cow::Borrowed(raw);
-    }
+    };
     let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        let mut lookahead = chars.clone();
-        match lookahead.next().and_then(&decode) {
+    let mut copied = 0; // `raw[..copied]` is in `out` (decoded)
+    let mut at = first; // a backslash
+    loop {
+        match bytes.get(at + 1).and_then(|&b| decode(b)) {
             Some(decoded) => {
+                out.push_str(raw.get(copied..at).unwrap_or(""));
                 out.push(decoded);
-                chars = lookahead;
+                copied = at + 2;
+                at += 2;
             }
-            None => out.push('\\'),
+            // The backslash stays (copied with its run); the next char is read as usual.
+            None => at += 1,
+        }
+        match find_byte(bytes, at, b'\\') {
+            Some(next) => at = next,
+            None => break,
         }
     }
+    out.push_str(raw.get(copied..).unwrap_or(""));
     Cow::Owned(out)
 }
 
 /// python-dotenv's `resolve_variables` for one value: each `${NAME}` or `${NAME:-DEFAULT}` (NAME without
 /// `}` or `:`, DEFAULT without `}`; no nesting, no `$NAME`) becomes the value of NAME among the keys
 /// parsed so far (a key with no value gives ""), else in `env`, else DEFAULT, else "".
-fn interpolate(
-    value: &str,
-    earlier: &[(&str, Option<String>)],
+fn interpolate<'a>(
+    value: Cow<'a, str>,
+    earlier: &[Pair<'_>],
     index: &KeyIndex,
     env: &BTreeMap<String, String>,
-) -> String {
+) -> Cow<'a, str> {
+    match substitute(&value, earlier, index, env) {
+        Some(replaced) => Cow::Owned(replaced),
+        None => value,
+    }
+}
+
+/// [`interpolate`]'s work: `None` when `value` holds no variable.
+fn substitute(
+    value: &str,
+    earlier: &[Pair<'_>],
+    index: &KeyIndex,
+    env: &BTreeMap<String, String>,
+) -> Option<String> {
     let bytes = value.as_bytes();
     let mut out = String::new();
     let mut copied = 0; // `value[..copied]` is already in `out` (or replaced)
@@ -519,10 +594,10 @@ fn interpolate(
         search = end;
     }
     if copied == 0 {
-        return value.to_owned();
+        return None;
     }
     out.push_str(value.get(copied..).unwrap_or(""));
-    out
+    Some(out)
 }
 
 #[cfg(test)]
