@@ -38,10 +38,11 @@ pub fn parse_borrowed<'a>(
         };
         // Resolved against the keys before this one (and this key's earlier value), then `env`.
         let value = raw.map(|raw| interpolate(raw, &values, &index, env));
-        match index.get(key, &values) {
+        let hash = KeyIndex::hash(key);
+        match index.get(key, hash, &values) {
             Some(slot) => values[slot].1 = value,
             None => {
-                index.insert(key, values.len(), &values);
+                index.insert(hash, values.len());
                 values.push((key, value));
             }
         }
@@ -56,66 +57,70 @@ type Pair<'a> = (&'a str, Option<Cow<'a, str>>);
 /// probing) holding positions in that list. Lookups and inserts on every line made a `BTreeMap`'s
 /// string comparisons most of the time of a large file's parse; std's `HashMap` would add
 /// hashbrown and SipHash to the wasm (kilobytes) for what these few lines do.
+///
+/// Each slot keeps its key's hash: a probe compares strings only when the hashes are equal, and
+/// growing never hashes a key again.
 #[derive(Default)]
 struct KeyIndex {
-    /// Position + 1 in the values list; 0 marks an empty slot. The length is 0 or a power of two.
-    slots: Vec<u32>,
+    /// `(position + 1 in the values list, hash)`; position 0 marks an empty slot. The length is 0 or
+    /// a power of two.
+    slots: Vec<(u32, u32)>,
     len: usize,
 }
 
 impl KeyIndex {
-    fn hash(key: &str) -> usize {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    /// 32-bit FNV-1a.
+    fn hash(key: &str) -> u32 {
+        let mut h: u32 = 0x811c_9dc5;
         for &b in key.as_bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
         }
-        h as usize
+        h
     }
 
-    /// The position of `key` in `values`.
-    fn get(&self, key: &str, values: &[Pair<'_>]) -> Option<usize> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = Self::hash(key) & mask;
+    /// The position of `key` (whose [`KeyIndex::hash`] is `hash`) in `values`.
+    fn get(&self, key: &str, hash: u32, values: &[Pair<'_>]) -> Option<usize> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut i = hash as usize & mask;
         loop {
-            let slot = *self.slots.get(i)? as usize;
+            let (slot, slot_hash) = *self.slots.get(i)?;
             if slot == 0 {
                 return None;
             }
-            if values.get(slot - 1).is_some_and(|(k, _)| *k == key) {
-                return Some(slot - 1);
+            let position = slot as usize - 1;
+            if slot_hash == hash && values.get(position).is_some_and(|(k, _)| *k == key) {
+                return Some(position);
             }
             i = (i + 1) & mask;
         }
     }
 
-    /// Records that `key` (not yet present) sits at `position`.
-    fn insert(&mut self, key: &str, position: usize, values: &[Pair<'_>]) {
+    /// Records that a key not yet present, whose hash is `hash`, sits at `position`.
+    fn insert(&mut self, hash: u32, position: usize) {
         if (self.len + 1) * 2 > self.slots.len() {
-            let mut grown = KeyIndex {
-                slots: vec![0; (self.slots.len() * 2).max(16)],
-                len: 0,
-            };
-            for &slot in self.slots.iter().filter(|&&s| s != 0) {
-                if let Some((k, _)) = values.get(slot as usize - 1) {
-                    grown.place(k, slot);
-                }
+            let grown = vec![(0, 0); (self.slots.len() * 2).max(16)];
+            let old = std::mem::replace(&mut self.slots, grown);
+            self.len = 0;
+            for (slot, slot_hash) in old.into_iter().filter(|&(s, _)| s != 0) {
+                self.place(slot, slot_hash);
             }
-            *self = grown;
         }
-        self.place(key, u32::try_from(position + 1).unwrap_or(u32::MAX));
+        self.place(u32::try_from(position + 1).unwrap_or(u32::MAX), hash);
     }
 
-    fn place(&mut self, key: &str, slot: u32) {
-        let mask = self.slots.len() - 1;
-        let mut i = Self::hash(key) & mask;
-        while self.slots[i] != 0 {
+    fn place(&mut self, slot: u32, hash: u32) {
+        let Some(mask) = self.slots.len().checked_sub(1) else {
+            return;
+        };
+        let mut i = hash as usize & mask;
+        while let Some(entry) = self.slots.get_mut(i) {
+            if entry.0 == 0 {
+                *entry = (slot, hash);
+                self.len += 1;
+                return;
+            }
             i = (i + 1) & mask;
         }
-        self.slots[i] = slot;
-        self.len += 1;
     }
 }
 
@@ -315,7 +320,7 @@ impl<'a> Reader<'a> {
         self.skip_export();
         let key = self.key()?;
         self.skip_while(is_inline_space);
-        let value = if self.peek_byte() == Some(b'=') {
+        let value = if matches!(self.peek_byte(), Some(b'=')) {
             self.pos += 1;
             self.skip_while(is_inline_space);
             Some(self.value()?)
@@ -324,7 +329,7 @@ impl<'a> Reader<'a> {
         };
         // Optional comment, then the end of the line.
         self.skip_while(is_inline_space);
-        if self.peek_byte() == Some(b'#') {
+        if matches!(self.peek_byte(), Some(b'#')) {
             self.skip_to_line_end();
         }
         match self.peek_byte() {
@@ -332,7 +337,7 @@ impl<'a> Reader<'a> {
             Some(b'\n') => self.pos += 1,
             Some(b'\r') => {
                 self.pos += 1;
-                if self.peek_byte() == Some(b'\n') {
+                if matches!(self.peek_byte(), Some(b'\n')) {
                     self.pos += 1;
                 }
             }
@@ -439,7 +444,7 @@ impl<'a> Reader<'a> {
                 let mut at = from;
                 while let Some(found) = find_byte(bytes, at, quote) {
                     // `found - 1` is at least the opening quote, so never underflows.
-                    if bytes.get(found.wrapping_sub(1)) != Some(&b'\\') {
+                    if !matches!(bytes.get(found.wrapping_sub(1)), Some(b'\\')) {
                         return Some(found);
                     }
                     at = found + 1;
@@ -556,7 +561,7 @@ fn substitute(
 
     while let Some(dollar) = find_byte(bytes, search, b'$') {
         search = dollar + 1;
-        if bytes.get(dollar + 1) != Some(&b'{') {
+        if !matches!(bytes.get(dollar + 1), Some(b'{')) {
             continue;
         }
         let name_start = dollar + 2;
@@ -569,9 +574,9 @@ fn substitute(
         }) else {
             break; // no `}` or `:` left: no later `${` can match either
         };
-        let (default, end) = if bytes.get(stop) == Some(&b'}') {
+        let (default, end) = if matches!(bytes.get(stop), Some(b'}')) {
             (None, stop + 1)
-        } else if bytes.get(stop + 1) == Some(&b'-') {
+        } else if matches!(bytes.get(stop + 1), Some(b'-')) {
             let default_start = stop + 2;
             match brace.find(default_start, |from| find_byte(bytes, from, b'}')) {
                 Some(close) => (value.get(default_start..close), close + 1),
@@ -581,7 +586,7 @@ fn substitute(
             continue; // `:` without `-`: not a variable; try the next `$`
         };
         let name = value.get(name_start..stop).unwrap_or("");
-        let resolved: &str = match index.get(name, earlier) {
+        let resolved: &str = match index.get(name, KeyIndex::hash(name), earlier) {
             Some(slot) => earlier
                 .get(slot)
                 .and_then(|(_, v)| v.as_deref())

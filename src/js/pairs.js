@@ -14,3 +14,11 @@ export function objectFromPairs(text, lengths) {
   }
   return out;
 }
+
+const encoder = new TextEncoder();
+
+// `text` as UTF-8 into wasm memory at `at` (`room` bytes): the byte count when all of it fit, else -1.
+export function encodeInto(text, memory, at, room) {
+  const { read, written } = encoder.encodeInto(text, new Uint8Array(memory.buffer, at, room));
+  return read === text.length ? written : -1;
+}
