@@ -1,4 +1,8 @@
 //! `parseDotenv(text, { env })`.
+//!
+//! The crossings are most of a large file's time, so each is one call: the text comes in through
+//! `TextEncoder.encodeInto`, and the result goes out as spans of the text itself (src/js/pairs.js
+//! slices the JS string it was given), plus one string holding only what the parse made new.
 
 use std::borrow::Cow;
 
@@ -14,84 +18,108 @@ use crate::error::invalid;
 /// written without `=`.
 #[wasm_bindgen(js_name = parseDotenv, skip_typescript)]
 pub fn parse_dotenv(text: JsValue, options: JsValue) -> Result<Object, JsValue> {
-    let text = if text.is_string() {
+    let (source, units) = if text.is_string() {
         utf8(&text)?
     } else {
-        args::string(&text, "parseDotenv: text")?
+        (args::string(&text, "parseDotenv: text")?, None)
     };
     // Non-string values of `env` are skipped: `process.env` can never hold them, and a worker's
     // `env` holds bindings beside its variables.
     let env = Opts::new(&options, "parseDotenv", &["env"])?
         .env("env")?
         .unwrap_or_default();
-    let pairs = modal_secrets_core::dotenv::parse_borrowed(&text, &env);
-    let (packed, lengths) = pack(&pairs);
-    Ok(object_from_pairs(packed, lengths))
+    let pairs = modal_secrets_core::dotenv::parse_borrowed(&source, &env);
+    // As many UTF-16 units as UTF-8 bytes: all ASCII, so a byte offset is a JS string index.
+    let ascii = units == Some(source.len());
+    let (extra, spans) = spans(&source, ascii, &pairs)
+        .ok_or_else(|| invalid("parseDotenv: the result is too large"))?;
+    Ok(object_from_spans(&text, extra, spans))
 }
 
 #[wasm_bindgen(module = "/src/js/pairs.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = objectFromPairs)]
-    fn object_from_pairs(text: String, lengths: Vec<u32>) -> Object;
+    #[wasm_bindgen(js_name = objectFromSpans)]
+    fn object_from_spans(text: &JsValue, extra: String, spans: Vec<u32>) -> Object;
 
     #[wasm_bindgen(js_name = encodeInto)]
     fn encode_into(text: &JsValue, memory: &JsValue, at: *mut u8, room: usize) -> i32;
 }
 
-/// A JS string as UTF-8, written straight into wasm memory by `TextEncoder.encodeInto`.
+/// A JS string as UTF-8, written straight into wasm memory by `TextEncoder.encodeInto`, and its
+/// length in UTF-16 units.
 ///
 /// `JsValue::as_string` (wasm-bindgen's glue) copies every ASCII char with a JS loop before it calls
 /// `encodeInto` for the rest: most of a large .env's crossing. `encodeInto` replaces a lone
-/// surrogate with U+FFFD, as the glue does, so the result is always UTF-8.
-fn utf8(text: &JsValue) -> Result<String, JsValue> {
+/// surrogate with U+FFFD, as the glue does, so the result is always UTF-8 (and a value with a lone
+/// surrogate comes back with U+FFFD, as before).
+fn utf8(text: &JsValue) -> Result<(String, Option<usize>), JsValue> {
+    let too_long = || invalid("parseDotenv: text is too long");
     let units = text.unchecked_ref::<JsString>().length() as usize;
     // As many bytes as UTF-16 units fits ASCII; at most 3 bytes per unit fits anything.
     for room in [units, units.saturating_mul(3)] {
-        let mut buf = Vec::new();
-        // An allocation failure is an error, not an abort.
-        buf.try_reserve_exact(room)
-            .map_err(|_| invalid("parseDotenv: text is too long"))?;
-        buf.resize(room, 0);
+        // Too little memory is an error, not an abort: `vec!` aborts when it cannot allocate, so ask
+        // first, then take the zeroed buffer from where that space now is (`vec!` zeroes with
+        // memory.fill; `resize` would write byte by byte at opt-level "z").
+        Vec::<u8>::new()
+            .try_reserve_exact(room)
+            .map_err(|_| too_long())?;
+        let mut buf = vec![0u8; room];
         let written = encode_into(text, &wasm_bindgen::memory(), buf.as_mut_ptr(), room);
         if let Ok(written) = usize::try_from(written) {
             buf.truncate(written);
-            return String::from_utf8(buf).map_err(|_| invalid("parseDotenv: text is not UTF-16"));
+            let text =
+                String::from_utf8(buf).map_err(|_| invalid("parseDotenv: text is not UTF-16"))?;
+            return Ok((text, Some(units)));
         }
     }
-    Err(invalid("parseDotenv: text is too long"))
+    Err(too_long())
 }
 
-/// Marks a `null` value among the lengths.
+/// The high bit of a span's start: the span is in `extra`, not in the text.
+const EXTRA: u32 = 1 << 31;
+/// A value's start that marks `null`.
 const NULL: u32 = u32::MAX;
 
-/// Every key and value in one string, with their lengths in UTF-16 units (what JS slices by).
-fn pack(pairs: &[(&str, Option<Cow<'_, str>>)]) -> (String, Vec<u32>) {
-    let utf16 = |s: &str| {
-        // ASCII (the usual case) has as many UTF-16 units as bytes.
-        let units = if s.is_ascii() {
-            s.len()
+/// Per pair, the key's `(start, length)` then the value's, in UTF-16 units: in the text when the
+/// text is ASCII (`in_text`) and the parse borrowed it from there (every key, most values), else in
+/// `extra`. `None` when a position does not fit below [`EXTRA`].
+fn spans(
+    text: &str,
+    in_text: bool,
+    pairs: &[(&str, Option<Cow<'_, str>>)],
+) -> Option<(String, Vec<u32>)> {
+    let base = text.as_ptr() as usize;
+    let mut extra = String::new();
+    let mut extra_units: u32 = 0;
+    let mut spans = Vec::with_capacity(pairs.len() * 4);
+    let mut span = |s: &str, spans: &mut Vec<u32>| -> Option<()> {
+        let offset = (s.as_ptr() as usize).wrapping_sub(base);
+        let (start, length) = if in_text && offset <= text.len() && s.len() <= text.len() - offset {
+            let start = u32::try_from(offset).ok().filter(|&start| start < EXTRA)?;
+            (start, u32::try_from(s.len()).ok()?)
         } else {
-            s.encode_utf16().count()
+            // ASCII (the usual case) has as many UTF-16 units as bytes.
+            let units = if s.is_ascii() {
+                s.len()
+            } else {
+                s.encode_utf16().count()
+            };
+            let start = extra_units;
+            let length = u32::try_from(units).ok()?;
+            extra_units = extra_units.checked_add(length).filter(|&end| end < EXTRA)?;
+            extra.push_str(s);
+            (start | EXTRA, length)
         };
-        u32::try_from(units).unwrap_or(NULL - 1)
+        spans.push(start);
+        spans.push(length);
+        Some(())
     };
-    let mut text = String::with_capacity(
-        pairs
-            .iter()
-            .map(|(k, v)| k.len() + v.as_deref().map_or(0, str::len))
-            .sum(),
-    );
-    let mut lengths = Vec::with_capacity(pairs.len() * 2);
     for (key, value) in pairs {
-        text.push_str(key);
-        lengths.push(utf16(key));
+        span(key, &mut spans)?;
         match value {
-            Some(value) => {
-                text.push_str(value);
-                lengths.push(utf16(value));
-            }
-            None => lengths.push(NULL),
+            Some(value) => span(value, &mut spans)?,
+            None => spans.extend([NULL, 0]),
         }
     }
-    (text, lengths)
+    Some((extra, spans))
 }
