@@ -123,3 +123,51 @@ fn spans(
     }
     Some((extra, spans))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// What src/js/pairs.js makes of the spans (UTF-16 slices), as Rust strings.
+    fn rebuild(text: &str, extra: &str, spans: &[u32]) -> Vec<(String, Option<String>)> {
+        let units = |s: &str| s.encode_utf16().collect::<Vec<u16>>();
+        let (text, extra) = (units(text), units(extra));
+        let piece = |start: u32, length: u32| {
+            let (source, start) = if start < EXTRA {
+                (&text, start)
+            } else {
+                (&extra, start - EXTRA)
+            };
+            let range = start as usize..(start + length) as usize;
+            String::from_utf16(&source[range]).unwrap()
+        };
+        spans
+            .chunks(4)
+            .map(|s| {
+                let value = (s[2] != NULL).then(|| piece(s[2], s[3]));
+                (piece(s[0], s[1]), value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn spans_give_back_every_pair() {
+        let env = BTreeMap::from([("E".to_owned(), "from env".to_owned())]);
+        for text in [
+            "A=1\nB=\"x\\ny\"\nC='${A}'\nD\nE=${E}\nF= spaced # c\nG=\n",
+            "A=é\nB=\"𝄞\\t\"\nC=${A}${B}\nD\n",
+            "",
+        ] {
+            let pairs = modal_secrets_core::dotenv::parse_borrowed(text, &env);
+            let expected = modal_secrets_core::dotenv::parse(text, &env);
+            let (extra, spans) = spans(text, text.is_ascii(), &pairs).unwrap();
+            assert_eq!(rebuild(text, &extra, &spans), expected, "{text:?}");
+            if text.starts_with("A=1") {
+                // Only what unescaping or interpolation made is copied.
+                assert_eq!(extra, "x\ny1from env");
+            }
+        }
+    }
+}
