@@ -16,8 +16,20 @@ use std::collections::BTreeMap;
 /// last value. A key with no `=` maps to `None`. Statements python-dotenv cannot parse are skipped as it
 /// skips them (from where parsing failed to the end of that line).
 pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Vec<(String, Option<String>)> {
+    parse_borrowed(text, env)
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value.map(Cow::into_owned)))
+        .collect()
+}
+
+/// [`parse`] without copying: keys are slices of `text`, and so is every value that needed no
+/// unescaping or interpolation (most of them).
+pub fn parse_borrowed<'a>(
+    text: &'a str,
+    env: &BTreeMap<String, String>,
+) -> Vec<(&'a str, Option<Cow<'a, str>>)> {
     let mut reader = Reader::new(text);
-    let mut values: Vec<(&str, Option<String>)> = Vec::new();
+    let mut values: Vec<Pair<'a>> = Vec::new();
     let mut index = KeyIndex::default();
 
     while let Some(step) = reader.next_binding() {
@@ -25,85 +37,90 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Vec<(String, Option<
             continue;
         };
         // Resolved against the keys before this one (and this key's earlier value), then `env`.
-        let value = raw.map(|raw| interpolate(&raw, &values, &index, env));
-        match index.get(key, &values) {
+        let value = raw.map(|raw| interpolate(raw, &values, &index, env));
+        let hash = KeyIndex::hash(key);
+        match index.get(key, hash, &values) {
             Some(slot) => values[slot].1 = value,
             None => {
-                index.insert(key, values.len(), &values);
+                index.insert(hash, values.len());
                 values.push((key, value));
             }
         }
     }
     values
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect()
 }
+
+/// A key and its value, as the parse's list of values holds them (in the order of the Python dict).
+type Pair<'a> = (&'a str, Option<Cow<'a, str>>);
 
 /// Where each key sits in the parse's list of values: an open-addressing hash table (FNV-1a, linear
 /// probing) holding positions in that list. Lookups and inserts on every line made a `BTreeMap`'s
 /// string comparisons most of the time of a large file's parse; std's `HashMap` would add
 /// hashbrown and SipHash to the wasm (kilobytes) for what these few lines do.
+///
+/// Each slot keeps its key's hash: a probe compares strings only when the hashes are equal, and
+/// growing never hashes a key again.
 #[derive(Default)]
 struct KeyIndex {
-    /// Position + 1 in the values list; 0 marks an empty slot. The length is 0 or a power of two.
-    slots: Vec<u32>,
+    /// `(position + 1 in the values list, hash)`; position 0 marks an empty slot. The length is 0 or
+    /// a power of two.
+    slots: Vec<(u32, u32)>,
     len: usize,
 }
 
 impl KeyIndex {
-    fn hash(key: &str) -> usize {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    /// 32-bit FNV-1a.
+    fn hash(key: &str) -> u32 {
+        let mut h: u32 = 0x811c_9dc5;
         for &b in key.as_bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
         }
-        h as usize
+        h
     }
 
-    /// The position of `key` in `values`.
-    fn get(&self, key: &str, values: &[(&str, Option<String>)]) -> Option<usize> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let mask = self.slots.len() - 1;
-        let mut i = Self::hash(key) & mask;
+    /// The position of `key` (whose [`KeyIndex::hash`] is `hash`) in `values`.
+    fn get(&self, key: &str, hash: u32, values: &[Pair<'_>]) -> Option<usize> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut i = hash as usize & mask;
         loop {
-            let slot = *self.slots.get(i)? as usize;
+            let (slot, slot_hash) = *self.slots.get(i)?;
             if slot == 0 {
                 return None;
             }
-            if values.get(slot - 1).is_some_and(|(k, _)| *k == key) {
-                return Some(slot - 1);
+            let position = slot as usize - 1;
+            if slot_hash == hash && values.get(position).is_some_and(|(k, _)| *k == key) {
+                return Some(position);
             }
             i = (i + 1) & mask;
         }
     }
 
-    /// Records that `key` (not yet present) sits at `position`.
-    fn insert(&mut self, key: &str, position: usize, values: &[(&str, Option<String>)]) {
+    /// Records that a key not yet present, whose hash is `hash`, sits at `position`.
+    fn insert(&mut self, hash: u32, position: usize) {
         if (self.len + 1) * 2 > self.slots.len() {
-            let mut grown = KeyIndex {
-                slots: vec![0; (self.slots.len() * 2).max(16)],
-                len: 0,
-            };
-            for &slot in self.slots.iter().filter(|&&s| s != 0) {
-                if let Some((k, _)) = values.get(slot as usize - 1) {
-                    grown.place(k, slot);
-                }
+            let grown = vec![(0, 0); (self.slots.len() * 2).max(16)];
+            let old = std::mem::replace(&mut self.slots, grown);
+            self.len = 0;
+            for (slot, slot_hash) in old.into_iter().filter(|&(s, _)| s != 0) {
+                self.place(slot, slot_hash);
             }
-            *self = grown;
         }
-        self.place(key, u32::try_from(position + 1).unwrap_or(u32::MAX));
+        self.place(u32::try_from(position + 1).unwrap_or(u32::MAX), hash);
     }
 
-    fn place(&mut self, key: &str, slot: u32) {
-        let mask = self.slots.len() - 1;
-        let mut i = Self::hash(key) & mask;
-        while self.slots[i] != 0 {
+    fn place(&mut self, slot: u32, hash: u32) {
+        let Some(mask) = self.slots.len().checked_sub(1) else {
+            return;
+        };
+        let mut i = hash as usize & mask;
+        while let Some(entry) = self.slots.get_mut(i) {
+            if entry.0 == 0 {
+                *entry = (slot, hash);
+                self.len += 1;
+                return;
+            }
             i = (i + 1) & mask;
         }
-        self.slots[i] = slot;
-        self.len += 1;
     }
 }
 
@@ -133,6 +150,56 @@ fn is_py_space(c: char) -> bool {
 /// `[^\S\r\n]`: whitespace that does not end a line.
 fn is_inline_space(c: char) -> bool {
     c != '\n' && c != '\r' && is_py_space(c)
+}
+
+/// The end of the run of chars from byte `from` that `keep` accepts.
+///
+/// The scanners work on bytes: every character the grammar names is ASCII, and the bytes of a
+/// multi-byte UTF-8 char are all >= 0x80, so an ASCII byte is always a whole char. Only a non-ASCII
+/// char (where Python's wider whitespace may be) is decoded. `from` and the result are char
+/// boundaries.
+fn run_end(text: &str, from: usize, keep: impl Fn(char) -> bool) -> usize {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    while let Some(&b) = bytes.get(at) {
+        if b < 0x80 {
+            if !keep(char::from(b)) {
+                break;
+            }
+            at += 1;
+        } else {
+            match char_at(text, at) {
+                Some(c) if keep(c) => at += c.len_utf8(),
+                _ => break,
+            }
+        }
+    }
+    at
+}
+
+/// The char that starts at byte `at` (a char boundary).
+fn char_at(text: &str, at: usize) -> Option<char> {
+    text.get(at..)?.chars().next()
+}
+
+/// `text` without its trailing Python whitespace (`str.rstrip()`).
+fn trim_end_py(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let mut end = text.len();
+    while let Some(&b) = end.checked_sub(1).and_then(|i| bytes.get(i)) {
+        if b < 0x80 {
+            if !is_py_space(char::from(b)) {
+                break;
+            }
+            end -= 1;
+        } else {
+            match text.get(..end).and_then(|s| s.chars().next_back()) {
+                Some(c) if is_py_space(c) => end -= c.len_utf8(),
+                _ => break,
+            }
+        }
+    }
+    text.get(..end).unwrap_or(text)
 }
 
 enum Step<'a> {
@@ -207,22 +274,12 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_while(&mut self, keep: impl Fn(char) -> bool) {
-        let rest = self.rest();
-        let stop = rest
-            .char_indices()
-            .find(|&(_, c)| !keep(c))
-            .map_or(rest.len(), |(i, _)| i);
-        self.pos += stop;
+        self.pos = run_end(self.text, self.pos, keep);
     }
 
     /// `[^\r\n]*`
     fn skip_to_line_end(&mut self) {
-        let rest = self.bytes().get(self.pos..).unwrap_or(&[]);
-        let stop = rest
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-            .unwrap_or(rest.len());
-        self.pos += stop;
+        self.pos = find_either(self.bytes(), self.pos, b'\n', b'\r').unwrap_or(self.text.len());
     }
 
     /// One statement (python-dotenv's `parse_binding`), or `None` at the end of the text.
@@ -258,7 +315,7 @@ impl<'a> Reader<'a> {
         self.skip_export();
         let key = self.key()?;
         self.skip_while(is_inline_space);
-        let value = if self.peek_byte() == Some(b'=') {
+        let value = if matches!(self.peek_byte(), Some(b'=')) {
             self.pos += 1;
             self.skip_while(is_inline_space);
             Some(self.value()?)
@@ -267,7 +324,7 @@ impl<'a> Reader<'a> {
         };
         // Optional comment, then the end of the line.
         self.skip_while(is_inline_space);
-        if self.peek_byte() == Some(b'#') {
+        if matches!(self.peek_byte(), Some(b'#')) {
             self.skip_to_line_end();
         }
         match self.peek_byte() {
@@ -275,7 +332,7 @@ impl<'a> Reader<'a> {
             Some(b'\n') => self.pos += 1,
             Some(b'\r') => {
                 self.pos += 1;
-                if self.peek_byte() == Some(b'\n') {
+                if matches!(self.peek_byte(), Some(b'\n')) {
                     self.pos += 1;
                 }
             }
@@ -333,21 +390,21 @@ impl<'a> Reader<'a> {
             Some(quote @ (b'\'' | b'"')) => {
                 let raw = self.quoted(quote)?;
                 Ok(if quote == b'"' {
-                    decode_escapes(raw, |c| {
-                        Some(match c {
-                            '\\' | '\'' | '"' => c,
-                            'a' => '\u{07}',
-                            'b' => '\u{08}',
-                            'f' => '\u{0c}',
-                            'n' => '\n',
-                            'r' => '\r',
-                            't' => '\t',
-                            'v' => '\u{0b}',
+                    decode_escapes(raw, |b| {
+                        Some(match b {
+                            b'\\' | b'\'' | b'"' => char::from(b),
+                            b'a' => '\u{07}',
+                            b'b' => '\u{08}',
+                            b'f' => '\u{0c}',
+                            b'n' => '\n',
+                            b'r' => '\r',
+                            b't' => '\t',
+                            b'v' => '\u{0b}',
                             _ => return None,
                         })
                     })
                 } else {
-                    decode_escapes(raw, |c| matches!(c, '\\' | '\'').then_some(c))
+                    decode_escapes(raw, |b| matches!(b, b'\\' | b'\'').then_some(char::from(b)))
                 })
             }
             None | Some(b'\n' | b'\r') => Ok(Cow::Borrowed("")),
@@ -382,7 +439,7 @@ impl<'a> Reader<'a> {
                 let mut at = from;
                 while let Some(found) = find_byte(bytes, at, quote) {
                     // `found - 1` is at least the opening quote, so never underflows.
-                    if bytes.get(found.wrapping_sub(1)) != Some(&b'\\') {
+                    if !matches!(bytes.get(found.wrapping_sub(1)), Some(b'\\')) {
                         return Some(found);
                     }
                     at = found + 1;
@@ -408,70 +465,109 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The first `byte` at or after `from`.
 fn find_byte(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
+    find_either(bytes, from, byte, byte)
+}
+
+/// The first `a` or `b` at or after `from`: eight bytes at a time (a wasm32 build has no SIMD, but
+/// 64-bit integers), then byte by byte for the tail. Lines of a .env are long enough for this to be
+/// most of the scanning.
+fn find_either(bytes: &[u8], from: usize, a: u8, b: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Whether `word` has a zero byte (exact: no false positives when used as a yes/no test).
+    let has_zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS != 0;
+    let (a_word, b_word) = (ONES * u64::from(a), ONES * u64::from(b));
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let word = u64::from_le_bytes(*chunk);
+        if has_zero(word ^ a_word) || has_zero(word ^ b_word) {
+            break;
+        }
+        at += 8;
+    }
     bytes
-        .get(from..)?
+        .get(at..)?
         .iter()
-        .position(|&b| b == byte)
-        .map(|i| from + i)
+        .position(|&c| c == a || c == b)
+        .map(|i| at + i)
 }
 
 /// An unquoted value: cut at the first whitespace run followed by `#` (`re.sub(r"\s+#.*", "")`), then
 /// strip trailing whitespace. A `#` with no whitespace before it is part of the value.
 fn strip_inline_comment(line: &str) -> &str {
-    let mut space_run: Option<usize> = None;
+    let bytes = line.as_bytes();
     let mut end = line.len();
-    for (i, c) in line.char_indices() {
-        if is_py_space(c) {
-            space_run.get_or_insert(i);
-        } else if c == '#'
-            && let Some(run) = space_run
-        {
+    let mut from = 0;
+    // The first `#` right after whitespace; the cut is where that whitespace run starts.
+    while let Some(hash) = find_byte(bytes, from, b'#') {
+        let before = line.get(..hash).unwrap_or("");
+        let run = trim_end_py(before).len();
+        if run < hash {
             end = run;
             break;
-        } else {
-            space_run = None;
         }
+        from = hash + 1;
     }
-    line.get(..end)
-        .unwrap_or(line)
-        .trim_end_matches(is_py_space)
+    trim_end_py(line.get(..end).unwrap_or(line))
 }
 
-/// Replaces each backslash escape, left to right, with `decode(next char)`; a backslash before a char
+/// Replaces each backslash escape, left to right, with `decode(next byte)`; a backslash before a char
 /// `decode` does not know stays as it is. Borrows when there is nothing to decode.
-fn decode_escapes(raw: &str, decode: impl Fn(char) -> Option<char>) -> Cow<'_, str> {
-    if !raw.contains('\\') {
+///
+/// `decode` only ever knows ASCII bytes, so a decoded escape is two whole chars, and the runs between
+/// escapes are copied whole.
+fn decode_escapes(raw: &str, decode: impl Fn(u8) -> Option<char>) -> Cow<'_, str> {
+    let bytes = raw.as_bytes();
+    let Some(first) = find_byte(bytes, 0, b'\\') else {
         return Cow::Borrowed(raw);
-    }
+    };
     let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        let mut lookahead = chars.clone();
-        match lookahead.next().and_then(&decode) {
+    let mut copied = 0; // `raw[..copied]` is in `out` (decoded)
+    let mut at = first; // a backslash
+    loop {
+        match bytes.get(at + 1).and_then(|&b| decode(b)) {
             Some(decoded) => {
+                out.push_str(raw.get(copied..at).unwrap_or(""));
                 out.push(decoded);
-                chars = lookahead;
+                copied = at + 2;
+                at += 2;
             }
-            None => out.push('\\'),
+            // The backslash stays (copied with its run); the next char is read as usual.
+            None => at += 1,
+        }
+        match find_byte(bytes, at, b'\\') {
+            Some(next) => at = next,
+            None => break,
         }
     }
+    out.push_str(raw.get(copied..).unwrap_or(""));
     Cow::Owned(out)
 }
 
 /// python-dotenv's `resolve_variables` for one value: each `${NAME}` or `${NAME:-DEFAULT}` (NAME without
 /// `}` or `:`, DEFAULT without `}`; no nesting, no `$NAME`) becomes the value of NAME among the keys
 /// parsed so far (a key with no value gives ""), else in `env`, else DEFAULT, else "".
-fn interpolate(
-    value: &str,
-    earlier: &[(&str, Option<String>)],
+fn interpolate<'a>(
+    value: Cow<'a, str>,
+    earlier: &[Pair<'_>],
     index: &KeyIndex,
     env: &BTreeMap<String, String>,
-) -> String {
+) -> Cow<'a, str> {
+    match substitute(&value, earlier, index, env) {
+        Some(replaced) => Cow::Owned(replaced),
+        None => value,
+    }
+}
+
+/// [`interpolate`]'s work: `None` when `value` holds no variable.
+fn substitute(
+    value: &str,
+    earlier: &[Pair<'_>],
+    index: &KeyIndex,
+    env: &BTreeMap<String, String>,
+) -> Option<String> {
     let bytes = value.as_bytes();
     let mut out = String::new();
     let mut copied = 0; // `value[..copied]` is already in `out` (or replaced)
@@ -481,7 +577,7 @@ fn interpolate(
 
     while let Some(dollar) = find_byte(bytes, search, b'$') {
         search = dollar + 1;
-        if bytes.get(dollar + 1) != Some(&b'{') {
+        if !matches!(bytes.get(dollar + 1), Some(b'{')) {
             continue;
         }
         let name_start = dollar + 2;
@@ -494,9 +590,9 @@ fn interpolate(
         }) else {
             break; // no `}` or `:` left: no later `${` can match either
         };
-        let (default, end) = if bytes.get(stop) == Some(&b'}') {
+        let (default, end) = if matches!(bytes.get(stop), Some(b'}')) {
             (None, stop + 1)
-        } else if bytes.get(stop + 1) == Some(&b'-') {
+        } else if matches!(bytes.get(stop + 1), Some(b'-')) {
             let default_start = stop + 2;
             match brace.find(default_start, |from| find_byte(bytes, from, b'}')) {
                 Some(close) => (value.get(default_start..close), close + 1),
@@ -506,7 +602,7 @@ fn interpolate(
             continue; // `:` without `-`: not a variable; try the next `$`
         };
         let name = value.get(name_start..stop).unwrap_or("");
-        let resolved: &str = match index.get(name, earlier) {
+        let resolved: &str = match index.get(name, KeyIndex::hash(name), earlier) {
             Some(slot) => earlier
                 .get(slot)
                 .and_then(|(_, v)| v.as_deref())
@@ -519,10 +615,10 @@ fn interpolate(
         search = end;
     }
     if copied == 0 {
-        return value.to_owned();
+        return None;
     }
     out.push_str(value.get(copied..).unwrap_or(""));
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -692,6 +788,22 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn find_either_is_the_first_of_either_byte(
+            bytes in prop::collection::vec(prop::sample::select(vec![0u8, 1, b'\n', b'\r', b'#', 0x7f, 0x80, 0xff]), 0..80),
+            from in 0usize..90,
+            a in prop::sample::select(vec![0u8, b'\n', b'#', 0x80, 0xff]),
+            b in prop::sample::select(vec![0u8, b'\r', b'#', 0x7f]),
+        ) {
+            let naive = bytes
+                .get(from..)
+                .and_then(|rest| rest.iter().position(|&c| c == a || c == b))
+                .map(|i| from + i);
+            prop_assert_eq!(find_either(&bytes, from, a, b), naive);
+            let naive_a = bytes.get(from..).and_then(|rest| rest.iter().position(|&c| c == a)).map(|i| from + i);
+            prop_assert_eq!(find_byte(&bytes, from, a), naive_a);
+        }
+
         #[test]
         fn never_panics_and_keys_come_from_the_input(text in any::<String>()) {
             for (key, _) in parse(&text, &BTreeMap::new()) {

@@ -1,16 +1,29 @@
-// Builds parseDotenv's result from one string and a list of lengths (src/dotenv.rs packs them so):
-// one crossing from wasm per call instead of several per key keeps a large .env fast.
-// `lengths` holds, per pair, the key's length then the value's (UTF-16 units), 0xffffffff for null.
-export function objectFromPairs(text, lengths) {
+// Builds parseDotenv's result (src/dotenv.rs packs it so): one crossing from wasm per call, and no
+// copy of the text back out of wasm. `spans` holds, per pair, the key's (start, length) then the
+// value's, in UTF-16 units: in `text` (the string that was parsed), or in `extra` when the start has
+// the 0x80000000 bit (what unescaping or interpolation made; everything when `text` is not ASCII).
+// A value's start 0xffffffff is null.
+export function objectFromSpans(text, extra, spans) {
   const out = {};
-  let at = 0;
-  for (let i = 0; i + 1 < lengths.length; i += 2) {
-    const key = text.slice(at, (at += lengths[i]));
-    const length = lengths[i + 1];
-    const value = length === 0xffffffff ? null : text.slice(at, (at += length));
+  for (let i = 0; i + 3 < spans.length; i += 4) {
+    const key = piece(text, extra, spans[i], spans[i + 1]);
+    const start = spans[i + 2];
+    const value = start === 0xffffffff ? null : piece(text, extra, start, spans[i + 3]);
     // A key such as `__proto__` stays a plain own property.
     if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
     else out[key] = value;
   }
   return out;
+}
+
+function piece(text, extra, start, length) {
+  return start < 0x80000000 ? text.slice(start, start + length) : extra.slice(start - 0x80000000, start - 0x80000000 + length);
+}
+
+const encoder = new TextEncoder();
+
+// `text` as UTF-8 into wasm memory at `at` (`room` bytes): the byte count when all of it fit, else -1.
+export function encodeInto(text, memory, at, room) {
+  const { read, written } = encoder.encodeInto(text, new Uint8Array(memory.buffer, at, room));
+  return read === text.length ? written : -1;
 }
