@@ -9,6 +9,7 @@
 //! So dropping a `Secret` frees everything at once, and wasm memory stays flat however many are
 //! made. Arguments are checked here before anything is sent, each error naming what was wrong.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -92,9 +93,9 @@ pub fn dotenv_target(text: JsValue, options: JsValue, what: &str) -> Result<Arra
     let text = args::string(&text, &format!("{what}: text"))?;
     let opts = Opts::new(&options, what, &["env"])?;
     let env = opts.env("env")?.unwrap_or_default();
-    let pairs = dotenv::parse(&text, &env)
+    let pairs = dotenv::parse_borrowed(&text, &env)
         .into_iter()
-        .map(|(k, v)| (k, v.unwrap_or_default()));
+        .map(|(k, v)| (k.to_owned(), v.map(Cow::into_owned).unwrap_or_default()));
     pairs_target(pairs)
 }
 
