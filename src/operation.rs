@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use js_sys::{Array, Uint8Array};
 use modal_secrets_core::client::{Listing, Next, Operation, PageRequest, Response};
+use modal_secrets_core::grpc_web::RESPONSE_HEADERS;
 use modal_secrets_core::{Error, Malformed};
 use wasm_bindgen::prelude::*;
 
@@ -68,9 +69,9 @@ fn clock(now_ms: f64) -> Duration {
 
 #[wasm_bindgen]
 impl OpCore {
-    /// What to do next: `[url, headers, body, timeoutMs, maxBodyBytes]` (send; `headers` is
-    /// "name\nvalue\n…", `timeoutMs` -1 for none), a number (sleep that many ms), or `null`
-    /// (finished: call `finish`).
+    /// What to do next: `[url, headers, body, timeoutMs, maxBodyBytes, wanted]` (send; `headers`
+    /// is "name\nvalue\n…", `timeoutMs` -1 for none, `wanted` the names of the response headers to
+    /// report, "\n"-separated), a number (sleep that many ms), or `null` (finished: call `finish`).
     pub fn step(&mut self, now_ms: f64) -> JsValue {
         match self.op.next(&self.inner.client, clock(now_ms)) {
             Next::Send(request) => {
@@ -82,15 +83,16 @@ impl OpCore {
                     headers.push(HEADER_SEPARATOR);
                 }
                 let timeout_ms = request.timeout.map_or(-1.0, |t| t.as_secs_f64() * 1000.0);
-                Array::of5(
+                let step = Array::of5(
                     &JsValue::from_str(request.url),
                     &JsValue::from_str(&headers),
                     // A copy: fetch may read the body after wasm memory has moved.
                     &Uint8Array::from(request.body),
                     &JsValue::from_f64(timeout_ms),
                     &JsValue::from_f64(MAX_BODY_BYTES as f64),
-                )
-                .into()
+                );
+                step.push(&JsValue::from_str(RESPONSE_HEADERS));
+                step.into()
             }
             Next::Sleep(wait) => JsValue::from_f64(wait.as_secs_f64() * 1000.0),
             Next::Finished => JsValue::NULL,

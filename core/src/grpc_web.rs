@@ -117,6 +117,11 @@ fn seconds_text(d: Duration) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
+/// Every response header [`decode_response`] reads (headers and trailers-only answers alike),
+/// newline-separated: a transport may hand over only these.
+pub const RESPONSE_HEADERS: &str =
+    "content-type\ngrpc-status\ngrpc-message\ngrpc-status-details-bin\nx-modal-warning";
+
 /// An HTTP response as the transport received it. Header names may be in any case; a header that
 /// occurs several times appears several times.
 #[derive(Clone, Copy, Debug)]
@@ -383,6 +388,8 @@ impl<'a> Metadata<'a> {
     }
 
     fn get(&self, name: &str) -> Option<&'a str> {
+        // A header read here but not listed would never reach us from the npm package's fetch.
+        debug_assert!(RESPONSE_HEADERS.split('\n').any(|h| h == name), "{name}");
         self.entries
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))

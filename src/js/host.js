@@ -78,7 +78,7 @@ export async function drive(op, signal) {
       }
       let answer;
       try {
-        answer = await send(op.fetch, step[0], step[1], step[2], step[3], signal, step[4]);
+        answer = await send(op.fetch, step[0], step[1], step[2], step[3], signal, step[4], step[5]);
       } catch (failure) {
         op.failed(now(), failure?.modalTransportFailure ?? "connection", failure?.message ?? "");
         continue;
@@ -91,9 +91,10 @@ export async function drive(op, signal) {
 }
 
 // POSTs `body` to `url` and resolves to [status, headers, body bytes]. Headers, both ways, are one
-// string "name\nvalue\n..." (no header can hold a newline); `timeoutMs` < 0 means none; `signal`
-// is the caller's AbortSignal.
-async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBodyBytes) {
+// string "name\nvalue\n..." (no header can hold a newline); of the answer's, only those named in
+// `wanted` (one string, "\n"-separated), each as `Headers.get` combines it; `timeoutMs` < 0 means
+// none; `signal` is the caller's AbortSignal.
+async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBodyBytes, wanted) {
   const doFetch = fetchFn ?? globalThis.fetch;
   if (typeof doFetch !== "function") {
     throw fail("connection", "this runtime has no global fetch; pass { fetch } to new Client()");
@@ -120,9 +121,10 @@ async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBodyBytes
     const response = await doFetch(url, init);
     const bytes = await readBody(response, maxBodyBytes);
     let responseHeaders = "";
-    response.headers.forEach((value, name) => {
-      responseHeaders += `${name}\n${value}\n`;
-    });
+    for (const name of wanted.split("\n")) {
+      const value = response.headers.get(name);
+      if (value !== null) responseHeaders += `${name}\n${value}\n`;
+    }
     return [response.status, responseHeaders, bytes];
   } catch (error) {
     if (error?.modalTransportFailure) throw error;
