@@ -238,17 +238,6 @@ impl Client {
         self.run_new(t, None, action, opts).await.map(drop)
     }
 
-    /// Makes an ephemeral (anonymous) secret holding `env_dict`: what hydrating `Secret.fromDict`
-    /// does.
-    pub async fn create_ephemeral(
-        &self,
-        t: &impl Transport,
-        env_dict: &EnvDict,
-        opts: CallOptions,
-    ) -> Result<SecretRecord, Error> {
-        self.hydrate(t, &Source::Dict(env_dict.clone()), opts).await
-    }
-
     /// Resolves a [`Source`] to the secret it stands for.
     pub async fn hydrate(
         &self,

@@ -213,11 +213,6 @@ impl Operation {
         }
     }
 
-    /// Whether [`Operation::finish`] has the result.
-    pub fn is_finished(&self) -> bool {
-        self.result.is_some()
-    }
-
     /// The result, once [`Next::Finished`] was returned.
     pub fn finish(&mut self) -> Result<Outcome, Error> {
         match self.result.take() {
