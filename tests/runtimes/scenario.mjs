@@ -1,7 +1,7 @@
 // The scenario every runtime runs against the local server (tests/runtimes/run.mjs): create,
-// fromName + hydrate, list, update, info, delete, and one typed error. `pkg` is the package as
+// fromName + hydrate, list, update, info, delete, one typed error, and five refused redirects. `pkg` is the package as
 // that runtime imported it; the result is plain JSON for the harness to check.
-export async function scenario(pkg, { serverUrl, tokenId, tokenSecret, name }) {
+export async function scenario(pkg, { serverUrl, tokenId, tokenSecret, name, redirectUrl }) {
   const { Client, Secret, NotFoundError, ModalError } = pkg;
   const client = new Client({ serverUrl, tokenId, tokenSecret, timeoutMs: 20_000 });
   const steps = [];
@@ -23,7 +23,19 @@ export async function scenario(pkg, { serverUrl, tokenId, tokenSecret, name }) {
   } catch (e) {
     error = { notFound: e instanceof NotFoundError, modal: e instanceof ModalError, name: e.name, code: e.code };
   }
+  // A server that redirects (to another origin): five calls, each refused, none followed.
+  const redirecting = new Client({ serverUrl: redirectUrl, tokenId, tokenSecret, timeoutMs: 20_000 });
+  const redirects = [];
+  for (let i = 0; i < 5; i++) {
+    try {
+      await Secret.objects.create(name, { A: "1" }, { client: redirecting });
+      redirects.push({ name: "no error" });
+    } catch (e) {
+      redirects.push({ name: e.name, retryable: e.retryable, message: e.message });
+    }
+  }
   return {
+    redirects,
     steps,
     objectId: secret.objectId,
     keys: secret.keys,
