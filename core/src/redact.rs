@@ -41,14 +41,20 @@ impl<T> fmt::Display for Redacted<T> {
     }
 }
 
-/// Secrets shorter than this are replaced only where they stand as a whole word: a two-letter value
-/// found inside every word of a message would leave nothing readable, and tells a reader little.
+/// Secrets shorter than this are replaced only where they stand as a whole word: a one-digit value
+/// hidden wherever the digit occurs would mangle every address, count and status in a message, and
+/// tells a reader little. A word ends at whitespace, quotes, `=`, `,`, `;` and brackets, not at `.`,
+/// `:`, `/` or `-`, so `127.0.0.1` stays whole while `v=ab` and `'ab'` lose `ab`.
 const WHOLE_WORD_BELOW: usize = 4;
+
+fn ends_word(c: char) -> bool {
+    c.is_whitespace() || "\"'`=,;()[]{}<>".contains(c)
+}
 
 /// `text` (from a server, so possibly hostile: an echo of the token secret or of a value just sent)
 /// with each of `secrets` replaced by `***`. Longer secrets go first, so one that contains another
-/// is hidden whole. Secrets of fewer than 4 bytes are hidden where a letter, digit or `_` does not
-/// touch them on either side.
+/// is hidden whole. Secrets of fewer than 4 bytes are hidden where they stand as a whole word (see
+/// [`WHOLE_WORD_BELOW`]).
 pub fn redact_text(text: &str, secrets: &[&str]) -> String {
     let mut secrets: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
     secrets.sort_unstable_by_key(|s| std::cmp::Reverse(s.len()));
@@ -60,7 +66,7 @@ pub fn redact_text(text: &str, secrets: &[&str]) -> String {
             }
             continue;
         }
-        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let word = |c: Option<char>| c.is_some_and(|c| !ends_word(c));
         let mut kept = String::with_capacity(out.len());
         let mut rest = out.as_str();
         let mut before: Option<char> = None;
@@ -103,8 +109,13 @@ mod tests {
         assert_eq!(redact_text("", &secrets), "");
         assert_eq!(redact_text("xx ab", &[""]), "xx ab");
         // Non-ASCII around and inside secrets.
-        assert_eq!(redact_text("é:nü:é", &["nü"]), "é:***:é");
+        assert_eq!(redact_text("é=nü é", &["nü"]), "é=*** é");
         assert_eq!(redact_text("énüé nü", &["nü"]), "énüé ***");
+        // A one-digit value leaves addresses and numbers alone, but not a quoted or assigned echo.
+        assert_eq!(
+            redact_text("http://127.0.0.1:8 HTTP/1.1 'x' v=1 1", &["1", "x"]),
+            "http://127.0.0.1:8 HTTP/1.1 '***' v=*** ***"
+        );
     }
 
     #[test]
