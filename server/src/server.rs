@@ -18,7 +18,11 @@ use crate::auth::Auth;
 use crate::call_layer::CallLayer;
 use crate::gateway::{Gateway, Upstream};
 use crate::idempotency::{Idempotency, IdempotencyLimits};
-use crate::limits::{EPHEMERAL_TTL_SECS, MAX_HEADER_LIST_BYTES, MAX_REQUEST_BYTES};
+use crate::limits::{
+    DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_WORKSPACE_QUOTA_BYTES, EPHEMERAL_TTL_SECS,
+    MAX_HEADER_LIST_BYTES, MAX_REQUEST_BYTES,
+};
+use crate::net::ConnLimits;
 use crate::pb::modal_client_server::ModalClientServer;
 use crate::sealing::KEY_FILE;
 use crate::service::Service;
@@ -58,6 +62,19 @@ pub struct Config {
     pub auth_limit: AuthLimit,
     /// How long and how many answers of keyed writes are kept (local mode; `idempotency.rs`).
     pub idempotency: IdempotencyLimits,
+    /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`): addresses or
+    /// `ADDR/PREFIX` networks. None by default.
+    pub trusted_proxies: Vec<String>,
+    /// Caps and timeouts on connections (`net.rs`).
+    pub connections: ConnLimits,
+    /// Most bytes of request bodies held at once, by all calls together (`--max-buffered-body-bytes`).
+    pub max_buffered_body_bytes: usize,
+    /// Most bytes of keys and sealed values one workspace may hold (local mode;
+    /// `--workspace-quota-bytes`).
+    pub workspace_quota_bytes: u64,
+    /// Gateway: forward every ModalClient method, not only the secrets ones
+    /// (`--forward-all-methods`).
+    pub forward_all_methods: bool,
 }
 
 impl Config {
@@ -75,6 +92,11 @@ impl Config {
             key_file: None,
             auth_limit: AuthLimit::default(),
             idempotency: IdempotencyLimits::default(),
+            trusted_proxies: Vec::new(),
+            connections: ConnLimits::default(),
+            max_buffered_body_bytes: DEFAULT_MAX_BUFFERED_BODY_BYTES,
+            workspace_quota_bytes: DEFAULT_WORKSPACE_QUOTA_BYTES,
+            forward_all_methods: false,
         }
     }
 
