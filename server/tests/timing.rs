@@ -14,7 +14,10 @@ use modal_secrets_server::store::Store;
 fn headers(id: &str, secret: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert("x-modal-token-id", HeaderValue::from_str(id).unwrap());
-    headers.insert("x-modal-token-secret", HeaderValue::from_str(secret).unwrap());
+    headers.insert(
+        "x-modal-token-secret",
+        HeaderValue::from_str(secret).unwrap(),
+    );
     headers
 }
 

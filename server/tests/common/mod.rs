@@ -63,7 +63,9 @@ impl TestServer {
     }
 
     /// With any configuration: `configure` changes the defaults (listen and data are set).
-    pub async fn start_config(configure: impl Fn(&mut Config) + Send + Sync + 'static) -> TestServer {
+    pub async fn start_config(
+        configure: impl Fn(&mut Config) + Send + Sync + 'static,
+    ) -> TestServer {
         Self::start_configured(std::sync::Arc::new(configure)).await
     }
 
