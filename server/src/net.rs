@@ -4,7 +4,7 @@
 //! - **Caps on connections**, in total and per client address (IPv6 per /64). When a cap is
 //!   reached, the oldest *idle* connection (no call in progress: a keep-alive connection, or one
 //!   that has not finished sending its first request's headers) of that address, or of anyone for
-//!   the total cap, is closed to make room; if none is idle, the new connection is closed at once.
+//!   the total cap, is closed at once to make room; if none is idle, the new connection is closed.
 //!   Slow or silent connections therefore cannot hold every slot against a caller who sends a
 //!   whole request. The total is also kept under the process's open-file limit (`RLIMIT_NOFILE`,
 //!   whose soft limit is raised to its hard limit at start), so accepting never fails for want of
@@ -507,10 +507,9 @@ async fn serve_connection<S>(
         };
         tokio::select! {
             _ = connection.as_mut() => break,
-            () = conn.close.notified(), if closing.is_none() => {
-                connection.as_mut().graceful_shutdown();
-                closing = Some(tokio::time::Instant::now() + CLOSE_GRACE);
-            }
+            // Evicted to make room: it has no call in progress, so it is dropped at once (its
+            // file descriptor is what the new connection needs).
+            () = conn.close.notified() => break,
             changed = stopping.changed(), if closing.is_none() => {
                 if changed.is_err() || *stopping.borrow() {
                     connection.as_mut().graceful_shutdown();
