@@ -11,9 +11,12 @@
 //! does that. The layer then only reads the body (the same size limit, so the gateway never holds
 //! more than that per call; the framing is the upstream's to judge) and logs the call.
 //!
-//! Both modes count the calls answered UNAUTHENTICATED per client address (the local server's own
-//! answers, or the upstream's through a gateway) and refuse an address that has had too many
-//! (`throttle.rs`), before looking at its credentials or forwarding anything.
+//! Both modes count the calls answered UNAUTHENTICATED per client and token id (the local server's
+//! own answers, or the upstream's through a gateway; the client is the peer, or what a trusted
+//! proxy says in `X-Forwarded-For`, `net::client_address`) and refuse past the limit
+//! (`throttle.rs`), before looking at credentials or forwarding anything: a failure is reserved
+//! before the check and given back on success, so check and count are one step. Request bodies
+//! are read under a budget shared by all calls (`--max-buffered-body-bytes`).
 //!
 //! Requests that are not gRPC pass through untouched (CORS preflight is answered further out).
 
