@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use http::HeaderMap;
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 use tonic::Status;
 
 use crate::ids;
@@ -32,10 +33,23 @@ pub struct Caller {
 pub struct Auth {
     store: Arc<Store>,
     signer: Signer,
-    /// Tokens already read from the store. Tokens never change once made, and `token new` from
-    /// another process is seen on the first call that uses the new token (a miss reads the store).
-    cache: RwLock<HashMap<String, StoredToken>>,
+    /// Token ids already read from the store, found or not, for [`CACHE_TTL`]. Tokens never
+    /// change once made.
+    cache: RwLock<HashMap<String, Cached>>,
 }
+
+/// A token id as last read from the store: its token, or `None` if it does not exist.
+struct Cached {
+    token: Option<StoredToken>,
+    read_at: Instant,
+}
+
+/// How long a token id's lookup is kept, found or not (then the store is read again: a token made
+/// by `token new` after its id was probed is seen within this time).
+const CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// What an unknown id's presented secret is compared against (no secret hashes to it).
+const UNKNOWN_ID_HASH: [u8; 32] = [0u8; 32];
 
 impl Auth {
     pub fn new(store: Arc<Store>) -> Auth {
@@ -76,22 +90,21 @@ impl Auth {
         if !ids::has_id_shape(token_id, "ak-") || secret.len() > MAX_TOKEN_SECRET_BYTES {
             return Err(invalid());
         }
+        // Known and unknown ids take the same path: both are cached (an unknown one as such)
+        // for the same time, and both are compared in constant time against a hash (a fixed one
+        // for an unknown id), so how long a check takes does not tell whether the id exists.
         let cached = self
             .cache
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(token_id)
-            .cloned();
+            .filter(|c| c.read_at.elapsed() < CACHE_TTL)
+            .map(|c| c.token.clone());
         let stored = match cached {
             Some(stored) => stored,
             None => {
                 let id = token_id.to_owned();
                 let found = blocking(&self.store, move |store| store.token(&id)).await?;
-                let Some(stored) = found else {
-                    // Hash anyway, so an unknown id costs what a known one does.
-                    let _ = ids::hash_token_secret(secret);
-                    return Err(invalid());
-                };
                 let mut cache = self
                     .cache
                     .write()
@@ -99,18 +112,28 @@ impl Auth {
                 if cache.len() >= MAX_CACHED_TOKENS {
                     cache.clear();
                 }
-                cache.insert(token_id.to_owned(), stored.clone());
-                stored
+                cache.insert(
+                    token_id.to_owned(),
+                    Cached {
+                        token: found.clone(),
+                        read_at: Instant::now(),
+                    },
+                );
+                found
             }
         };
         let presented = ids::hash_token_secret(secret);
-        if bool::from(presented.ct_eq(&stored.secret_sha256)) {
-            Ok(Caller {
+        let (expected, exists) = match &stored {
+            Some(stored) => (stored.secret_sha256, Choice::from(1)),
+            None => (UNKNOWN_ID_HASH, Choice::from(0)),
+        };
+        let matches = presented.ct_eq(&expected) & exists;
+        match stored {
+            Some(stored) if bool::from(matches) => Ok(Caller {
                 workspace: stored.workspace,
                 token_id: token_id.to_owned(),
-            })
-        } else {
-            Err(invalid())
+            }),
+            _ => Err(invalid()),
         }
     }
 

@@ -11,32 +11,36 @@
 //! does that. The layer then only reads the body (the same size limit, so the gateway never holds
 //! more than that per call; the framing is the upstream's to judge) and logs the call.
 //!
-//! Both modes count the calls answered UNAUTHENTICATED per client address (the local server's own
-//! answers, or the upstream's through a gateway) and refuse an address that has had too many
-//! (`throttle.rs`), before looking at its credentials or forwarding anything.
+//! Both modes count the calls answered UNAUTHENTICATED per client and token id (the local server's
+//! own answers, or the upstream's through a gateway; the client is the peer, or what a trusted
+//! proxy says in `X-Forwarded-For`, `net::client_address`) and refuse past the limit
+//! (`throttle.rs`), before looking at credentials or forwarding anything: a failure is reserved
+//! before the check and given back on success, so check and count are one step. Request bodies
+//! are read under a budget shared by all calls (`--max-buffered-body-bytes`).
 //!
 //! Requests that are not gRPC pass through untouched (CORS preflight is answered further out).
 
 use std::future::Future;
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use modal_secrets_core::Code;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 use tonic::transport::server::TcpConnectInfo;
 use tower::{Layer, Service};
 
-use crate::auth::Auth;
-use crate::limits::MAX_REQUEST_BYTES;
+use crate::auth::{Auth, TOKEN_ID_HEADER};
+use crate::limits::{DEFAULT_MAX_BUFFERED_BODY_BYTES, MAX_REQUEST_BYTES};
 use crate::log;
-use crate::throttle::{self, Throttle};
+use crate::net::{ProxyList, client_address};
+use crate::throttle::{self, Reservation, Throttle};
 
 const SERVICE_PREFIX: &str = "/modal.client.ModalClient/";
 
@@ -45,6 +49,16 @@ pub struct CallLayer {
     /// `None` in gateway mode.
     auth: Option<Arc<Auth>>,
     throttle: Arc<Throttle>,
+    shared: Arc<Shared>,
+}
+
+/// What every call of one server shares besides authentication.
+struct Shared {
+    /// Proxies whose `X-Forwarded-For` is believed.
+    trusted: ProxyList,
+    /// Bytes of request bodies that may be held at once, one permit a byte.
+    bodies: Arc<Semaphore>,
+    budget: usize,
 }
 
 impl CallLayer {
@@ -53,6 +67,7 @@ impl CallLayer {
         CallLayer {
             auth: Some(auth),
             throttle,
+            shared: Shared::new(ProxyList::default(), DEFAULT_MAX_BUFFERED_BODY_BYTES),
         }
     }
 
@@ -62,7 +77,26 @@ impl CallLayer {
         CallLayer {
             auth: None,
             throttle,
+            shared: Shared::new(ProxyList::default(), DEFAULT_MAX_BUFFERED_BODY_BYTES),
         }
+    }
+
+    /// Believe `X-Forwarded-For` from `trusted`, and hold at most `body_budget` bytes of request
+    /// bodies at once.
+    pub fn with_limits(mut self, trusted: ProxyList, body_budget: usize) -> CallLayer {
+        self.shared = Shared::new(trusted, body_budget);
+        self
+    }
+}
+
+impl Shared {
+    fn new(trusted: ProxyList, budget: usize) -> Arc<Shared> {
+        let budget = budget.clamp(HEADER + MAX_REQUEST_BYTES, Semaphore::MAX_PERMITS);
+        Arc::new(Shared {
+            trusted,
+            bodies: Arc::new(Semaphore::new(budget)),
+            budget,
+        })
     }
 }
 
@@ -74,6 +108,7 @@ impl<S> Layer<S> for CallLayer {
             inner,
             auth: self.auth.clone(),
             throttle: Arc::clone(&self.throttle),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
@@ -83,6 +118,7 @@ pub struct CallService<S> {
     inner: S,
     auth: Option<Arc<Auth>>,
     throttle: Arc<Throttle>,
+    shared: Arc<Shared>,
 }
 
 type ReqBody = tonic::body::Body;
@@ -107,6 +143,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         let auth = self.auth.clone();
         let throttle = Arc::clone(&self.throttle);
+        let shared = Arc::clone(&self.shared);
         Box::pin(async move {
             if !is_grpc(request.headers()) {
                 return Ok(inner.call(request).await?.map(LoggedBody::plain));
@@ -118,18 +155,33 @@ where
                 .and_then(TcpConnectInfo::remote_addr)
                 .map(|addr| addr.ip());
             if let Some(peer) = peer {
-                if let Err(wait) = throttle.check(peer, Instant::now()) {
-                    let status = throttle::refusal(wait);
-                    log.finish(status.code() as i32);
-                    return Ok(status.into_http::<ResBody>().map(LoggedBody::plain));
+                let client = client_address(peer, request.headers(), &shared.trusted);
+                let token_id = request
+                    .headers()
+                    .get(TOKEN_ID_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .trim();
+                // Check and count in one step: a failure is reserved before the credentials are
+                // looked at, and given back if they hold.
+                match throttle.reserve(client.ip, token_id).await {
+                    Ok(reservation) => log.reservation = Some(reservation),
+                    Err(wait) => {
+                        let status = throttle::refusal(wait);
+                        log.finish(status.code() as i32);
+                        return Ok(status.into_http::<ResBody>().map(LoggedBody::plain));
+                    }
                 }
-                log.throttle = Some((throttle, peer));
+                request.extensions_mut().insert(client);
             }
             if let Some(auth) = &auth {
                 match auth.authenticate(request.headers()).await {
                     Ok(caller) => {
                         log.workspace = Some(Arc::clone(&caller.workspace.name));
                         request.extensions_mut().insert(caller);
+                        if let Some(reservation) = log.reservation.take() {
+                            reservation.succeeded();
+                        }
                     }
                     Err(status) => {
                         log.finish(status.code() as i32);
@@ -139,11 +191,14 @@ where
             }
             let (parts, body) = request.into_parts();
             let read = match auth {
-                Some(_) => read_frame(body).await,
-                None => read_body(body).await,
+                Some(_) => read_frame(body, &shared).await,
+                None => read_body(body, &shared).await,
             };
             let body = match read {
-                Ok(bytes) => bytes,
+                Ok((bytes, permit)) => {
+                    log.permit = permit;
+                    bytes
+                }
                 Err(status) => {
                     log.finish(status.code() as i32);
                     return Ok(status.into_http::<ResBody>().map(LoggedBody::plain));
@@ -170,21 +225,75 @@ fn is_grpc(headers: &HeaderMap) -> bool {
 
 const HEADER: usize = 5;
 
-/// The whole body of a request, if it is no longer than one frame of the largest message.
-async fn read_body(body: ReqBody) -> Result<Bytes, Status> {
-    match Limited::new(body, HEADER + MAX_REQUEST_BYTES)
-        .collect()
-        .await
-    {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(None)),
-        Err(_) => Err(Status::cancelled("the request body could not be read")),
+/// How long a request body may take to arrive, once its headers have.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The whole body of a request, if it is no longer than one frame of the largest message, with
+/// the share of the body budget it holds (one permit a byte, taken as the bytes arrive). Past the
+/// budget: RESOURCE_EXHAUSTED with a retry policy, and nothing more is read.
+async fn read_body(
+    body: ReqBody,
+    shared: &Shared,
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Status> {
+    let mut body = std::pin::pin!(body);
+    let hint = body.size_hint().exact().unwrap_or(0);
+    let mut buf = BytesMut::with_capacity(
+        usize::try_from(hint)
+            .unwrap_or(0)
+            .min(HEADER + MAX_REQUEST_BYTES),
+    );
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    let deadline = tokio::time::Instant::now() + BODY_READ_TIMEOUT;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => {
+                return Err(Status::deadline_exceeded(format!(
+                    "the request body did not arrive within {} s",
+                    BODY_READ_TIMEOUT.as_secs()
+                )));
+            }
+            Ok(None) => break,
+            Ok(Some(Err(_))) => {
+                return Err(Status::cancelled("the request body could not be read"));
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if buf.len() + data.len() > HEADER + MAX_REQUEST_BYTES {
+            return Err(too_large(None));
+        }
+        let n = u32::try_from(data.len()).map_err(|_| too_large(None))?;
+        match Arc::clone(&shared.bodies).try_acquire_many_owned(n) {
+            Ok(permit) => match &mut held {
+                Some(held) => held.merge(permit),
+                None => held = Some(permit),
+            },
+            Err(_) => return Err(over_budget(shared.budget)),
+        }
+        buf.extend_from_slice(&data);
     }
+    Ok((buf.freeze(), held))
+}
+
+/// RESOURCE_EXHAUSTED: the bodies held at once would pass `--max-buffered-body-bytes`.
+fn over_budget(budget: usize) -> Status {
+    throttle::exhausted_retry_after(
+        format!(
+            "the server is holding as many request bodies as it may ({budget} bytes, \
+             --max-buffered-body-bytes); try again in 1 s"
+        ),
+        1,
+    )
 }
 
 /// The whole body of a unary request, checked to be exactly one uncompressed message frame.
-async fn read_frame(body: ReqBody) -> Result<Bytes, Status> {
-    let bytes = read_body(body).await?;
+async fn read_frame(
+    body: ReqBody,
+    shared: &Shared,
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Status> {
+    let (bytes, permit) = read_body(body, shared).await?;
     let Some((header, message)) = bytes.split_first_chunk::<HEADER>() else {
         return Err(Status::invalid_argument(if bytes.is_empty() {
             "empty request body: a unary call sends one message frame".to_owned()
@@ -222,7 +331,7 @@ async fn read_frame(body: ReqBody) -> Result<Bytes, Status> {
             "a unary call sends exactly one message frame; more bytes follow it",
         ));
     }
-    Ok(bytes)
+    Ok((bytes, permit))
 }
 
 fn too_large(len: Option<usize>) -> Status {
@@ -247,8 +356,11 @@ fn grpc_status(headers: &HeaderMap) -> Option<i32> {
 struct CallLog {
     method: String,
     workspace: Option<Arc<str>>,
-    /// Where an UNAUTHENTICATED answer is counted against the caller's address.
-    throttle: Option<(Arc<Throttle>, IpAddr)>,
+    /// The failure reserved for this call (`throttle.rs`), settled by its status: a failure if
+    /// UNAUTHENTICATED, else given back.
+    reservation: Option<Reservation>,
+    /// The call's share of the body budget, held until the call ends.
+    permit: Option<OwnedSemaphorePermit>,
     /// Forwarded upstream (gateway mode): no workspace is known here.
     gateway: bool,
     started: Instant,
@@ -264,7 +376,8 @@ impl CallLog {
         CallLog {
             method,
             workspace: None,
-            throttle: None,
+            reservation: None,
+            permit: None,
             gateway,
             started: Instant::now(),
             done: false,
@@ -272,16 +385,18 @@ impl CallLog {
     }
 
     fn finish(&mut self, code: i32) {
-        if code == Code::Unauthenticated as i32
-            && !self.done
-            && let Some((throttle, peer)) = &self.throttle
+        if !self.done
+            && let Some(reservation) = self.reservation.take()
         {
-            throttle.record_failure(*peer, Instant::now());
+            reservation.settle_by(code);
         }
         self.write(Code::from_i32(code).name());
     }
 
     fn write(&mut self, status: &str) {
+        // Dropped unsettled (the client went away): the reservation is given back.
+        self.reservation = None;
+        self.permit = None;
         if !self.done {
             self.done = true;
             let elapsed = self.started.elapsed();

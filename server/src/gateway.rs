@@ -37,6 +37,8 @@ use tonic::server::NamedService;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tower::{Service, ServiceExt};
 
+use crate::net::ClientAddr;
+
 /// The only service the gateway forwards.
 pub const SERVICE: &str = "modal.client.ModalClient";
 
@@ -49,6 +51,21 @@ const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// Longest method name forwarded (Modal's are under 50 characters).
 const MAX_METHOD_LEN: usize = 100;
+
+/// The methods forwarded by default: what this package, Modal's `modal secret` commands and
+/// `Secret` API (modal 1.6.4: ClientHello, SecretGetOrCreate, SecretList, SecretDelete,
+/// SecretUpdate, SecretGetInfo), `modal token set` (WorkspaceNameLookup) and Modal's JS SDK
+/// (AuthTokenGet) call. Everything else is UNIMPLEMENTED unless `--forward-all-methods`.
+pub const FORWARDED_METHODS: &[&str] = &[
+    "SecretGetOrCreate",
+    "SecretList",
+    "SecretDelete",
+    "SecretUpdate",
+    "SecretGetInfo",
+    "ClientHello",
+    "WorkspaceNameLookup",
+    "AuthTokenGet",
+];
 
 /// The configured upstream: `http://host[:port]` (h2c) or `https://host[:port]` (TLS, ALPN h2).
 #[derive(Clone, Debug)]
@@ -111,6 +128,8 @@ impl Upstream {
 pub struct Gateway {
     channel: Channel,
     origin: Arc<str>,
+    /// Forward every method, not only [`FORWARDED_METHODS`].
+    forward_all: bool,
 }
 
 impl Gateway {
@@ -132,7 +151,14 @@ impl Gateway {
         Ok(Gateway {
             channel: endpoint.connect_lazy(),
             origin: upstream.origin().into(),
+            forward_all: false,
         })
+    }
+
+    /// Forward every ModalClient method (`--forward-all-methods`), not only the secrets ones.
+    pub fn forward_all_methods(mut self, all: bool) -> Gateway {
+        self.forward_all = all;
+        self
     }
 }
 
@@ -155,16 +181,19 @@ impl Service<Request<Body>> for Gateway {
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let channel = self.channel.clone();
         let origin = Arc::clone(&self.origin);
+        let forward_all = self.forward_all;
         Box::pin(async move {
-            Ok(match forward(channel, &origin, request).await {
-                Ok(response) => response,
-                Err(Refusal::Status(status)) => status.into_http(),
-                Err(Refusal::Http(code)) => {
-                    let mut response = Response::new(Body::empty());
-                    *response.status_mut() = code;
-                    response
-                }
-            })
+            Ok(
+                match forward(channel, &origin, forward_all, request).await {
+                    Ok(response) => response,
+                    Err(Refusal::Status(status)) => status.into_http(),
+                    Err(Refusal::Http(code)) => {
+                        let mut response = Response::new(Body::empty());
+                        *response.status_mut() = code;
+                        response
+                    }
+                },
+            )
         })
     }
 }
@@ -185,6 +214,7 @@ impl From<Status> for Refusal {
 async fn forward(
     channel: Channel,
     origin: &str,
+    forward_all: bool,
     request: Request<Body>,
 ) -> Result<Response<Body>, Refusal> {
     let (parts, body) = request.into_parts();
@@ -194,6 +224,14 @@ async fn forward(
         ))
         .into());
     };
+    if !forward_all && !FORWARDED_METHODS.contains(&method) {
+        return Err(Status::unimplemented(format!(
+            "this gateway forwards only the secrets methods ({}); {method} is not forwarded \
+             (its operator can start it with --forward-all-methods)",
+            FORWARDED_METHODS.join(", ")
+        ))
+        .into());
+    }
     if parts.method != Method::POST {
         return Err(Refusal::Http(StatusCode::METHOD_NOT_ALLOWED));
     }
@@ -215,6 +253,13 @@ async fn forward(
         }
     }
     headers.insert(header::TE, HeaderValue::from_static("trailers"));
+    // The caller's address (after any proxy this gateway trusts), so that an upstream that trusts
+    // the gateway (`--trusted-proxy`) counts failed authentications per caller, not per gateway.
+    if let Some(client) = parts.extensions.get::<ClientAddr>()
+        && let Ok(value) = HeaderValue::from_str(&client.forwarded_for)
+    {
+        headers.insert("x-forwarded-for", value);
+    }
 
     let deadline = grpc_timeout(&parts.headers);
     let call = channel.oneshot(upstream_request);
@@ -256,7 +301,8 @@ fn is_grpc(headers: &HeaderMap) -> bool {
 ///   `Transfer-Encoding`, `TE` (set to `trailers` by the gateway), `Upgrade`, `Proxy-*`, …) and
 ///   `Content-Length` (the body is re-framed);
 /// - `Host` (the upstream's authority is set by the gateway) and `Forwarded`/`X-Forwarded-*`/
-///   `X-Real-IP`/`Via` (the gateway adds none and passes on none: they would be the caller's claim);
+///   `X-Real-IP`/`Via` (they would be the caller's claim; the gateway sets its own
+///   `X-Forwarded-For`, from [`ClientAddr`]);
 /// - what a browser adds on its own, which belongs to the page and not to the call: `Cookie`,
 ///   `Origin`, `Referer`, `Access-Control-Request-*`, `Sec-*` (fetch metadata, client hints);
 /// - `Accept-Encoding` (the gateway does not undo HTTP compression) and `X-Grpc-Web` (the

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod jwt;
 pub mod limits;
 pub mod log;
+pub mod net;
 pub mod sealing;
 pub mod server;
 pub mod service;

@@ -39,6 +39,25 @@ pub const MAX_AUTH_TOKEN_BYTES: usize = 4096;
 /// hold: at most 100 headers, and about 400 KiB of head.
 pub const MAX_HEADER_LIST_BYTES: u32 = 16 << 10;
 
+/// Most bytes of key names one secret may hold (the sum of its keys' lengths), after an update
+/// is applied. With [`MAX_KEYS_PER_SECRET`] this bounds one SecretList item to about 20 KB, so a
+/// page of 100 items (what Modal's clients ask for) always fits in [`LIST_PAGE_BYTES`].
+pub const MAX_KEY_NAME_BYTES_PER_SECRET: usize = 16 << 10;
+
+/// Most bytes of one SecretList answer (the encoded message): items are added, newest first,
+/// until the next would pass this (always at least one). Well under the package's answer limit
+/// (4 MiB + 64 KiB). A page cut short by it holds fewer items than asked; clients page on from
+/// the last item's `created_at`.
+pub const LIST_PAGE_BYTES: usize = 2 << 20;
+
+/// Default `--workspace-quota-bytes`: most bytes of keys and sealed values all the secrets of
+/// one workspace may hold (every environment). Past it a write is RESOURCE_EXHAUSTED.
+pub const DEFAULT_WORKSPACE_QUOTA_BYTES: u64 = 1 << 30;
+
+/// Default `--max-buffered-body-bytes`: most bytes of request bodies held at once by the whole
+/// process (server or gateway). A call whose body would pass it is RESOURCE_EXHAUSTED.
+pub const DEFAULT_MAX_BUFFERED_BODY_BYTES: usize = 64 << 20;
+
 /// Page size of a SecretList that asks for no particular number (`max_objects` 0 or unset), the
 /// page size Modal's own clients use.
 pub const DEFAULT_LIST_PAGE: usize = 100;

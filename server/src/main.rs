@@ -4,9 +4,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 use modal_secrets_core::validate;
 use modal_secrets_server::idempotency::IdempotencyLimits;
+use modal_secrets_server::limits::{
+    DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_WORKSPACE_QUOTA_BYTES, MAX_REQUEST_BYTES,
+};
+use modal_secrets_server::net::ConnLimits;
 use modal_secrets_server::sealing::{self, KEY_FILE};
 use modal_secrets_server::store::{DEFAULT_WORKSPACE, Store};
 use modal_secrets_server::throttle::AuthLimit;
@@ -79,7 +84,48 @@ struct ServeArgs {
     #[arg(long, value_name = "SECS", default_value_t = AuthLimit::default().window.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     auth_failure_window: u64,
+    /// Believe X-Forwarded-For from this proxy (an address, or ADDR/PREFIX for a network); repeatable.
+    /// None by default, loopback included: list a gateway in front of this server here.
+    #[arg(long = "trusted-proxy", value_name = "ADDR")]
+    trusted_proxy: Vec<String>,
+    /// Most connections open at once (kept under the open-file limit too).
+    #[arg(long, value_name = "N", default_value_t = ConnLimits::default().max_connections,
+          value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    max_connections: usize,
+    /// Most connections open at once from one client address (IPv6: one /64).
+    #[arg(long, value_name = "N", default_value_t = ConnLimits::default().max_connections_per_address,
+          value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    max_connections_per_address: usize,
+    /// Seconds a client has to send a request's headers (the first from when it connects).
+    #[arg(long, value_name = "SECS", default_value_t = ConnLimits::default().header_read_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout: u64,
+    /// Seconds a connection may stay open with no call in progress.
+    #[arg(long, value_name = "SECS", default_value_t = ConnLimits::default().idle_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    idle_timeout: u64,
+    /// Most concurrent HTTP/2 streams (calls) on one connection.
+    #[arg(long, value_name = "N", default_value_t = ConnLimits::default().max_streams_per_connection,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_streams_per_connection: u32,
+    /// Most bytes of request bodies held at once by all calls together; a call past it is
+    /// RESOURCE_EXHAUSTED (with a retry policy).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BUFFERED_BODY_BYTES,
+          value_parser = clap::value_parser!(u64).range(MIN_BODY_BUDGET..).map(|n| usize::try_from(n).unwrap_or(usize::MAX)))]
+    max_buffered_body_bytes: usize,
+    /// Most bytes of keys and (sealed) values the secrets of one workspace may hold, all its
+    /// environments together; a write past it is RESOURCE_EXHAUSTED.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_WORKSPACE_QUOTA_BYTES,
+          conflicts_with = "upstream")]
+    workspace_quota_bytes: u64,
+    /// Gateway: forward every ModalClient method (apps, functions, volumes, …) with the caller's
+    /// token, not only the secrets methods. See server/README.md for the risk.
+    #[arg(long, requires = "upstream")]
+    forward_all_methods: bool,
 }
+
+/// The smallest --max-buffered-body-bytes: one largest request must fit.
+const MIN_BODY_BUDGET: u64 = (MAX_REQUEST_BYTES + 5) as u64;
 
 #[derive(Args)]
 struct DataArg {
@@ -149,20 +195,10 @@ enum EnvCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => serve(ServeArgs {
-            listen: DEFAULT_LISTEN.to_owned(),
-            data: DataArg {
-                data: DEFAULT_DATA.into(),
-                key_file: None,
-            },
-            allow_origin: Vec::new(),
-            www: DEFAULT_WWW.into(),
-            pkg: DEFAULT_PKG.into(),
-            stop_with_parent: None,
-            upstream: None,
-            max_auth_failures: AuthLimit::default().max_failures,
-            auth_failure_window: AuthLimit::default().window.as_secs(),
-        }),
+        None => match Cli::parse_from(["modal-secrets-server", "serve"]).command {
+            Some(Command::Serve(args)) => serve(args),
+            _ => Err("cannot make the default serve arguments".to_owned()),
+        },
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Token(TokenCommand::New { data, workspace })) => {
             token_new(&data, &workspace.workspace)
@@ -264,6 +300,17 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 window: Duration::from_secs(args.auth_failure_window),
             },
             idempotency: IdempotencyLimits::default(),
+            trusted_proxies: args.trusted_proxy,
+            connections: ConnLimits {
+                max_connections: args.max_connections,
+                max_connections_per_address: args.max_connections_per_address,
+                header_read_timeout: Duration::from_secs(args.header_read_timeout),
+                idle_timeout: Duration::from_secs(args.idle_timeout),
+                max_streams_per_connection: args.max_streams_per_connection,
+            },
+            max_buffered_body_bytes: args.max_buffered_body_bytes,
+            workspace_quota_bytes: args.workspace_quota_bytes,
+            forward_all_methods: args.forward_all_methods,
         };
         let running = start(config).await.map_err(|e| e.to_string())?;
         let backend = match (running.store(), running.upstream()) {

@@ -10,15 +10,17 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tonic_web::GrpcWebLayer;
 
 use crate::auth::Auth;
 use crate::call_layer::CallLayer;
 use crate::gateway::{Gateway, Upstream};
 use crate::idempotency::{Idempotency, IdempotencyLimits};
-use crate::limits::{EPHEMERAL_TTL_SECS, MAX_HEADER_LIST_BYTES, MAX_REQUEST_BYTES};
+use crate::limits::{
+    DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_WORKSPACE_QUOTA_BYTES, EPHEMERAL_TTL_SECS,
+    MAX_REQUEST_BYTES,
+};
+use crate::net::{self, ConnLimits, ProxyList};
 use crate::pb::modal_client_server::ModalClientServer;
 use crate::sealing::KEY_FILE;
 use crate::service::Service;
@@ -58,6 +60,19 @@ pub struct Config {
     pub auth_limit: AuthLimit,
     /// How long and how many answers of keyed writes are kept (local mode; `idempotency.rs`).
     pub idempotency: IdempotencyLimits,
+    /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`): addresses or
+    /// `ADDR/PREFIX` networks. None by default.
+    pub trusted_proxies: Vec<String>,
+    /// Caps and timeouts on connections (`net.rs`).
+    pub connections: ConnLimits,
+    /// Most bytes of request bodies held at once, by all calls together (`--max-buffered-body-bytes`).
+    pub max_buffered_body_bytes: usize,
+    /// Most bytes of keys and sealed values one workspace may hold (local mode;
+    /// `--workspace-quota-bytes`).
+    pub workspace_quota_bytes: u64,
+    /// Gateway: forward every ModalClient method, not only the secrets ones
+    /// (`--forward-all-methods`).
+    pub forward_all_methods: bool,
 }
 
 impl Config {
@@ -75,6 +90,11 @@ impl Config {
             key_file: None,
             auth_limit: AuthLimit::default(),
             idempotency: IdempotencyLimits::default(),
+            trusted_proxies: Vec::new(),
+            connections: ConnLimits::default(),
+            max_buffered_body_bytes: DEFAULT_MAX_BUFFERED_BODY_BYTES,
+            workspace_quota_bytes: DEFAULT_WORKSPACE_QUOTA_BYTES,
+            forward_all_methods: false,
         }
     }
 
@@ -98,6 +118,7 @@ pub enum StartError {
     },
     Origin(String),
     Upstream(String),
+    TrustedProxy(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -107,6 +128,7 @@ impl std::fmt::Display for StartError {
             StartError::Bind { listen, error } => write!(f, "cannot listen on {listen}: {error}"),
             StartError::Origin(e) => write!(f, "--allow-origin: {e}"),
             StartError::Upstream(e) => write!(f, "--upstream: {e}"),
+            StartError::TrustedProxy(e) => write!(f, "--trusted-proxy: {e}"),
         }
     }
 }
@@ -122,7 +144,7 @@ pub struct Running {
     /// The upstream's origin in gateway mode.
     upstream: Option<String>,
     stop: Option<oneshot::Sender<()>>,
-    serving: JoinHandle<Result<(), tonic::transport::Error>>,
+    serving: JoinHandle<()>,
     janitor: Option<JoinHandle<()>>,
 }
 
@@ -157,8 +179,7 @@ impl Running {
             let _ = stop.send(());
         }
         match tokio::time::timeout(grace, &mut self.serving).await {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(e))) => Err(format!("the server failed: {e}")),
+            Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(format!("the server task failed: {e}")),
             Err(_) => {
                 self.serving.abort();
@@ -173,6 +194,7 @@ impl Running {
 
 /// Opens the store (or sets up the gateway's upstream), binds and starts serving in the background.
 pub async fn start(config: Config) -> Result<Running, StartError> {
+    let trusted = ProxyList::parse(&config.trusted_proxies).map_err(StartError::TrustedProxy)?;
     let backend = match &config.mode {
         Mode::Local { data_dir } => {
             let data_dir = data_dir.clone();
@@ -186,11 +208,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .await
             .map_err(|e| StartError::Store(StoreError::Io(std::io::Error::other(e.to_string()))))?
             .map_err(StartError::Store)?;
+            store.set_workspace_quota(config.workspace_quota_bytes);
             Backend::Local(Arc::new(store))
         }
         Mode::Gateway { upstream } => {
             let upstream = Upstream::parse(upstream).map_err(StartError::Upstream)?;
-            let gateway = Gateway::new(&upstream).map_err(StartError::Upstream)?;
+            let gateway = Gateway::new(&upstream)
+                .map_err(StartError::Upstream)?
+                .forward_all_methods(config.forward_all_methods);
             Backend::Gateway(gateway, upstream.origin())
         }
     };
@@ -219,17 +244,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })
     .map_err(StartError::Origin)?;
 
-    let builder = |calls: CallLayer| {
-        Server::builder()
-            .accept_http1(true)
-            .http2_max_header_list_size(MAX_HEADER_LIST_BYTES)
-            .layer(cors)
-            .layer(files)
-            .layer(GrpcWebLayer::new())
-            .layer(calls)
+    let stack = |calls: CallLayer, routes: tonic::service::Routes| -> CallStack {
+        let calls = calls.with_limits(trusted.clone(), config.max_buffered_body_bytes);
+        tower::util::BoxCloneSyncService::new(
+            tower::ServiceBuilder::new()
+                .layer(cors)
+                .layer(files)
+                .layer(GrpcWebLayer::new())
+                .layer(calls)
+                .service(routes),
+        )
     };
     let throttle = Arc::new(Throttle::new(config.auth_limit));
-    let (router, store, upstream) = match backend {
+    let (service, store, upstream) = match backend {
         Backend::Local(store) => {
             let auth = Arc::new(Auth::new(Arc::clone(&store)));
             let idempotency = Arc::new(Idempotency::new(config.idempotency));
@@ -239,20 +266,32 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 idempotency,
             ))
             .max_decoding_message_size(MAX_REQUEST_BYTES);
-            let router = builder(CallLayer::new(auth, throttle)).add_service(service);
-            (router, Some(store), None)
+            let service = stack(
+                CallLayer::new(auth, throttle),
+                tonic::service::Routes::new(service),
+            );
+            (service, Some(store), None)
         }
         Backend::Gateway(gateway, origin) => {
-            let router = builder(CallLayer::gateway(throttle)).add_service(gateway);
-            (router, None, Some(origin))
+            let service = stack(
+                CallLayer::gateway(throttle),
+                tonic::service::Routes::new(gateway),
+            );
+            (service, None, Some(origin))
         }
     };
 
     let (stop, stopped) = oneshot::channel::<()>();
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let serving = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
-        let _ = stopped.await;
-    }));
+    let max_total = net::effective_max_connections(&config.connections, net::raise_nofile_limit());
+    let serving = tokio::spawn(net::serve(
+        listener,
+        config.connections,
+        max_total,
+        service,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let janitor = store
         .as_ref()
         .map(|store| tokio::spawn(sweep_ephemeral(Arc::clone(store))));

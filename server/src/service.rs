@@ -17,7 +17,8 @@ use tonic::{Request, Response, Status};
 use crate::auth::{Auth, Caller};
 use crate::idempotency::{self, Idempotency, Keyed, Method};
 use crate::limits::{
-    DEFAULT_LIST_PAGE, MAX_KEY_BYTES, MAX_KEYS_PER_SECRET, MAX_LISTED_KEYS, MAX_VALUE_BYTES,
+    DEFAULT_LIST_PAGE, MAX_KEY_BYTES, MAX_KEY_NAME_BYTES_PER_SECRET, MAX_KEYS_PER_SECRET,
+    MAX_LISTED_KEYS, MAX_VALUE_BYTES,
 };
 use crate::log;
 use crate::pb::modal_client_server::ModalClient;
@@ -365,6 +366,12 @@ fn check_env_dict(env_dict: &BTreeMap<String, String>) -> Result<(), Status> {
     for (key, value) in env_dict {
         check_key("env_dict", key)?;
         check_value("env_dict", key, value)?;
+    }
+    let names: usize = env_dict.keys().map(String::len).sum();
+    if names > MAX_KEY_NAME_BYTES_PER_SECRET {
+        return Err(Status::invalid_argument(format!(
+            "env_dict: {names} bytes of key names, at most {MAX_KEY_NAME_BYTES_PER_SECRET} allowed"
+        )));
     }
     Ok(())
 }

@@ -15,12 +15,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use modal_secrets_core::proto::{CreationInfo, SecretListItem, SecretMetadata};
+use prost::Message;
 use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 
 use crate::ids::{self, RandomError};
-use crate::limits::{MAX_KEYS_PER_SECRET, MAX_SECRET_BYTES, MAX_SECRETS_PER_ENVIRONMENT};
+use crate::limits::{
+    DEFAULT_WORKSPACE_QUOTA_BYTES, LIST_PAGE_BYTES, MAX_KEY_NAME_BYTES_PER_SECRET,
+    MAX_KEYS_PER_SECRET, MAX_SECRET_BYTES, MAX_SECRETS_PER_ENVIRONMENT,
+};
 use crate::sealing::{self, JWT_KEY_AAD, KEY_FILE, ValueKey, value_aad};
 
 /// The file inside the data directory.
@@ -55,6 +59,10 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         sql: SCHEMA_V2,
         then: Some(seal_v1_values),
+    },
+    Migration {
+        sql: SCHEMA_V3,
+        then: None,
     },
 ];
 
@@ -117,6 +125,46 @@ CREATE TABLE sealed_values (
     sealed    BLOB NOT NULL,
     PRIMARY KEY (secret_id, key)
 ) WITHOUT ROWID;
+";
+
+/// Version 3: each workspace's stored bytes (keys and sealed values of all its secrets), kept by
+/// triggers on every write path, for `--workspace-quota-bytes`. Deleting a secret subtracts its
+/// values before they go (the cascade's own deletes then find no secret and change nothing).
+const SCHEMA_V3: &str = "
+ALTER TABLE workspaces ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE workspaces SET stored_bytes = (
+    SELECT COALESCE(SUM(length(CAST(v.key AS BLOB)) + length(v.sealed)), 0)
+    FROM sealed_values v JOIN secrets s ON s.id = v.secret_id
+    JOIN environments e ON e.id = s.environment_id
+    WHERE e.workspace_id = workspaces.id);
+CREATE TRIGGER sealed_values_added AFTER INSERT ON sealed_values BEGIN
+    UPDATE workspaces SET stored_bytes = stored_bytes
+        + length(CAST(NEW.key AS BLOB)) + length(NEW.sealed)
+    WHERE id = (SELECT e.workspace_id FROM secrets s JOIN environments e
+                ON e.id = s.environment_id WHERE s.id = NEW.secret_id);
+END;
+CREATE TRIGGER sealed_values_removed AFTER DELETE ON sealed_values BEGIN
+    UPDATE workspaces SET stored_bytes = stored_bytes
+        - length(CAST(OLD.key AS BLOB)) - length(OLD.sealed)
+    WHERE id = (SELECT e.workspace_id FROM secrets s JOIN environments e
+                ON e.id = s.environment_id WHERE s.id = OLD.secret_id);
+END;
+CREATE TRIGGER sealed_values_changed AFTER UPDATE ON sealed_values BEGIN
+    UPDATE workspaces SET stored_bytes = stored_bytes
+        - length(CAST(OLD.key AS BLOB)) - length(OLD.sealed)
+    WHERE id = (SELECT e.workspace_id FROM secrets s JOIN environments e
+                ON e.id = s.environment_id WHERE s.id = OLD.secret_id);
+    UPDATE workspaces SET stored_bytes = stored_bytes
+        + length(CAST(NEW.key AS BLOB)) + length(NEW.sealed)
+    WHERE id = (SELECT e.workspace_id FROM secrets s JOIN environments e
+                ON e.id = s.environment_id WHERE s.id = NEW.secret_id);
+END;
+CREATE TRIGGER secret_removed BEFORE DELETE ON secrets BEGIN
+    UPDATE workspaces SET stored_bytes = stored_bytes - (
+        SELECT COALESCE(SUM(length(CAST(key AS BLOB)) + length(sealed)), 0)
+        FROM sealed_values WHERE secret_id = OLD.id)
+    WHERE id = (SELECT workspace_id FROM environments WHERE id = OLD.environment_id);
+END;
 ";
 
 /// Version 1 kept the token signing key in the clear under this name; version 2 seals it.
@@ -250,6 +298,8 @@ pub struct Store {
     sealing: Mutex<Sealing>,
     /// [`MAX_SECRETS_PER_ENVIRONMENT`], lowered by tests.
     max_secrets: std::sync::atomic::AtomicUsize,
+    /// Most bytes of keys and sealed values one workspace may hold (`--workspace-quota-bytes`).
+    workspace_quota: std::sync::atomic::AtomicU64,
 }
 
 struct Sealing {
@@ -308,7 +358,35 @@ impl Store {
                 check: opened.check,
             }),
             max_secrets: std::sync::atomic::AtomicUsize::new(MAX_SECRETS_PER_ENVIRONMENT),
+            workspace_quota: std::sync::atomic::AtomicU64::new(DEFAULT_WORKSPACE_QUOTA_BYTES),
         })
+    }
+
+    /// Sets the most bytes of keys and sealed values one workspace may hold.
+    pub fn set_workspace_quota(&self, bytes: u64) {
+        self.workspace_quota
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Bytes of keys and sealed values the workspace holds now.
+    pub fn workspace_bytes(&self, ws: &Workspace) -> Result<u64> {
+        self.read(|conn| stored_bytes(conn, ws))
+    }
+
+    /// Refuses a write that left the workspace past its quota (and larger than before it).
+    fn check_quota(&self, tx: &Transaction<'_>, ws: &Workspace, before: u64) -> Result<()> {
+        let quota = self
+            .workspace_quota
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let after = stored_bytes(tx, ws)?;
+        if after > quota && after > before {
+            return Err(StoreError::LimitReached(format!(
+                "workspace '{}' would hold {after} bytes of keys and values, past its quota of \
+                 {quota} bytes (--workspace-quota-bytes); delete some first",
+                ws.name
+            )));
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -501,6 +579,7 @@ impl Store {
             | GetOrCreate::CreateOverwriteIfExists(ref d) => d,
         };
         self.write(|tx| {
+            let before = stored_bytes(tx, ws)?;
             let env = environment_of(tx, ws, environment)?;
             let existing = secret_by_name(tx, &env, name)?;
             let row = match (existing, &action) {
@@ -523,6 +602,7 @@ impl Store {
                     insert_secret(tx, self.max_secrets(), &key, ws, &env, Some(name), env_dict)?
                 }
             };
+            self.check_quota(tx, ws, before)?;
             let metadata = metadata(tx, &row)?;
             check_required(&metadata, required_keys)?;
             Ok((row.id, metadata))
@@ -537,9 +617,11 @@ impl Store {
         env_dict: &BTreeMap<String, String>,
     ) -> Result<(String, SecretMetadata)> {
         self.write(|tx| {
+            let before = stored_bytes(tx, ws)?;
             let env = environment_of(tx, ws, environment)?;
             let key = self.sealing_key(tx)?;
             let row = insert_secret(tx, self.max_secrets(), &key, ws, &env, None, env_dict)?;
+            self.check_quota(tx, ws, before)?;
             Ok((row.id.clone(), metadata(tx, &row)?))
         })
     }
@@ -560,7 +642,8 @@ impl Store {
                  WHERE environment_id = ?1 AND name IS NOT NULL AND created_at_us < ?2
                  ORDER BY created_at_us DESC LIMIT ?3",
             )?;
-            let limit = i64::try_from(max).unwrap_or(i64::MAX);
+            // No more rows than could fit in a page (an item is at least 50 bytes).
+            let limit = i64::try_from(max.min(LIST_PAGE_BYTES / 50)).unwrap_or(i64::MAX);
             let rows = stmt
                 .query_map(
                     params![env.id, before_us.unwrap_or(i64::MAX), limit],
@@ -568,16 +651,27 @@ impl Store {
                 )?
                 .collect::<Result<Vec<_>, _>>()?;
             let mut items = Vec::with_capacity(rows.len());
+            // The answer's own fields (the environment's name) beside its items.
+            let mut bytes = 2 + env.name.len();
             for row in rows {
                 let metadata = metadata(conn, &row)?;
-                items.push(SecretListItem {
+                let item = SecretListItem {
                     label: metadata.name.clone(),
                     created_at: us_to_secs(row.created_at_us),
                     last_used_at: us_to_secs(row.last_used_at_us),
                     environment_name: env.name.clone(),
                     secret_id: row.id,
                     metadata: Some(metadata),
-                });
+                };
+                // As a repeated field: its tag, its length, itself.
+                let len = item.encoded_len();
+                let len = len + 1 + prost::encoding::encoded_len_varint(len as u64);
+                if !items.is_empty() && bytes + len > LIST_PAGE_BYTES {
+                    // A short page: the client pages on from the last item's created_at.
+                    break;
+                }
+                bytes += len;
+                items.push(item);
             }
             Ok((env.name, items))
         })
@@ -604,6 +698,7 @@ impl Store {
     /// SecretUpdate: applies the updates in order, then checks the key limit.
     pub fn update(&self, ws: &Workspace, secret_id: &str, updates: &[KeyUpdate]) -> Result<()> {
         self.write(|tx| {
+            let before = stored_bytes(tx, ws)?;
             let row = secret_by_id(tx, ws, secret_id)?;
             let sealing_key = self.sealing_key(tx)?;
             for (key, value) in updates {
@@ -646,6 +741,19 @@ impl Store {
                      secret, at most {MAX_SECRET_BYTES} allowed"
                 )));
             }
+            let names: i64 = tx
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(length(CAST(key AS BLOB))), 0) FROM sealed_values
+                     WHERE secret_id = ?1",
+                )?
+                .query_row([&row.id], |r| r.get(0))?;
+            if usize::try_from(names).unwrap_or(usize::MAX) > MAX_KEY_NAME_BYTES_PER_SECRET {
+                return Err(StoreError::Invalid(format!(
+                    "updates: the update would leave {names} bytes of key names in the secret, at \
+                     most {MAX_KEY_NAME_BYTES_PER_SECRET} allowed"
+                )));
+            }
+            self.check_quota(tx, ws, before)?;
             Ok(())
         })
     }
@@ -815,6 +923,38 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         builder.mode(0o700);
     }
     builder.create(dir)?;
+    make_private(dir)
+}
+
+/// A directory that already existed is made 0700 too, if it is ours; one owned by another user
+/// is refused (its owner could read the store whatever its mode).
+#[cfg(unix)]
+fn make_private(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(dir)?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(StoreError::Invalid(format!(
+            "the data directory {} is owned by user {}, not by this user ({me}); use a directory \
+             of your own (it is made private, mode 0700)",
+            dir.display(),
+            meta.uid()
+        )));
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+            StoreError::Invalid(format!(
+                "the data directory {} is readable by others and cannot be made 0700: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private(_dir: &Path) -> Result<()> {
     Ok(())
 }
 
@@ -1170,6 +1310,15 @@ fn insert_secret(
         last_used_at_us: 0,
         environment: env.name.clone(),
     })
+}
+
+fn stored_bytes(conn: &Connection, ws: &Workspace) -> Result<u64> {
+    let bytes: i64 = conn
+        .prepare_cached("SELECT stored_bytes FROM workspaces WHERE id = ?1")?
+        .query_row([ws.id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    Ok(u64::try_from(bytes).unwrap_or(0))
 }
 
 fn insert_values(

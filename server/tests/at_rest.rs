@@ -310,3 +310,40 @@ async fn key_rotate_while_a_server_runs() {
     ]);
     assert!(!ok && err.contains("not this store's key"), "{err}");
 }
+
+/// Finding 10 of issue 14: a data directory that already exists with looser permissions is made
+/// 0700 when the store opens (the server, and `token new`); one owned by another user is refused
+/// with a message saying so (checked when the test runs as root, which can make such a directory).
+#[test]
+fn an_existing_data_directory_is_made_private() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_arg = data.to_str().unwrap();
+    token_new(&["--data", data_arg]);
+    let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{mode:o}");
+    // The store opened in-process does the same.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o775)).unwrap();
+    drop(Store::open(&data).unwrap());
+    let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{mode:o}");
+
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        let foreign = dir.path().join("foreign");
+        std::fs::create_dir(&foreign).unwrap();
+        std::fs::set_permissions(&foreign, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::chown(&foreign, Some(65534), Some(65534)).unwrap();
+        let (ok, _, err) = run(&["token", "new", "--data", foreign.to_str().unwrap()]);
+        assert!(!ok, "a directory of another user must be refused");
+        assert!(err.contains("owned by"), "{err}");
+        let meta = std::fs::metadata(&foreign).unwrap();
+        assert_eq!(meta.uid(), 65534);
+        assert_eq!(meta.permissions().mode() & 0o777, 0o755, "left as it was");
+    } else {
+        eprintln!("not root: the foreign-owner case is not checked");
+    }
+}

@@ -48,6 +48,16 @@ async fn gateway_to(upstream: &str) -> Running {
     gateway(Config::gateway("127.0.0.1:0", upstream)).await
 }
 
+/// A gateway to a scripted upstream, whose made-up method names (`TrailersOnly`, `Broken`, …) are
+/// forwarded only with `--forward-all-methods`.
+async fn scripted_gateway(upstream: &str) -> Running {
+    gateway(Config {
+        forward_all_methods: true,
+        ..Config::gateway("127.0.0.1:0", upstream)
+    })
+    .await
+}
+
 /// A local server and a gateway in front of it.
 struct Pair {
     server: TestServer,
@@ -393,6 +403,12 @@ async fn errors_are_the_same_through_the_gateway() {
         let direct = pair.direct().call_raw(method, frame(&message), &[]).await;
         let via = pair.via().call_raw(method, frame(&message), &[]).await;
         assert_eq!(direct.code(), code, "{what}: {}", direct.message());
+        if code == Code::Unimplemented {
+            // Not a secrets method: the gateway answers it itself, naming the flag that opens it.
+            assert_eq!(via.code(), code, "{what}");
+            assert!(via.message().contains("--forward-all-methods"), "{what}");
+            continue;
+        }
         assert_same(what, &direct, &via);
         let via_h2 = pair.via_h2().call_raw(method, frame(&message), &[]).await;
         assert_eq!(via_h2.code(), code, "{what} over HTTP/2");
@@ -737,7 +753,7 @@ fn token() -> Token {
 #[tokio::test]
 async fn details_warnings_and_metadata_come_back_unchanged() {
     let upstream = scripted_upstream().await;
-    let gw = gateway_to(&upstream.url()).await;
+    let gw = scripted_gateway(&upstream.url()).await;
     let web = Web::http1(&gw.url(), token());
     let details = details_bin();
 
@@ -834,7 +850,7 @@ async fn details_warnings_and_metadata_come_back_unchanged() {
 #[tokio::test]
 async fn broken_or_foreign_upstream_answers_become_grpc_errors() {
     let upstream = scripted_upstream().await;
-    let gw = gateway_to(&upstream.url()).await;
+    let gw = scripted_gateway(&upstream.url()).await;
     let web = Web::http1(&gw.url(), token());
 
     let answer = web.call_raw("NotGrpc", frame(&[]), &[]).await;
@@ -917,6 +933,7 @@ async fn forwards_the_callers_headers_but_not_the_browsers() {
                 ("origin", "https://app.example.com"),
                 ("referer", "https://app.example.com/page"),
                 ("x-forwarded-for", "10.0.0.1"),
+                ("x-forwarded-host", "evil.example"),
                 ("forwarded", "for=10.0.0.1"),
                 ("sec-fetch-mode", "cors"),
                 ("connection", "keep-alive, x-hop"),
@@ -963,11 +980,14 @@ async fn forwards_the_callers_headers_but_not_the_browsers() {
         agent.starts_with("the-caller/1.0 modal-secrets-server/"),
         "{agent}"
     );
+    // X-Forwarded-For is the gateway's own: the caller's address (its claim is not believed,
+    // since it is no trusted proxy), for an upstream that trusts the gateway to count per caller.
+    assert_eq!(get("x-forwarded-for").as_deref(), Some("127.0.0.1"));
     for name in [
         "cookie",
         "origin",
         "referer",
-        "x-forwarded-for",
+        "x-forwarded-host",
         "forwarded",
         "sec-fetch-mode",
         "connection",
@@ -1043,7 +1063,7 @@ async fn decoy() -> (SocketAddr, Arc<AtomicUsize>) {
 #[tokio::test]
 async fn requests_cannot_steer_the_target() {
     let upstream = scripted_upstream().await;
-    let gw = gateway_to(&upstream.url()).await;
+    let gw = scripted_gateway(&upstream.url()).await;
     let addr = gw.local_addr();
     let (decoy, decoy_hits) = decoy().await;
     let body = frame(&[]);
@@ -1262,6 +1282,7 @@ async fn cors_and_static_files_in_gateway_mode() {
         allow_origins: vec!["https://app.example.com".into()],
         www_dir: dir.path().join("www"),
         pkg_dir: dir.path().join("no-pkg"),
+        forward_all_methods: true,
         ..Config::gateway("127.0.0.1:0", upstream.url())
     })
     .await;
@@ -1431,4 +1452,53 @@ async fn the_binary_as_a_gateway() {
     assert!(log.contains("stopped"), "{log}");
     assert!(!log.contains("hunter2"), "{log}");
     assert!(!log.contains(&server.token.secret), "{log}");
+}
+
+/// The gateway forwards, by default, only the methods of this package and Modal's secret commands
+/// (`gateway::FORWARDED_METHODS`); any other ModalClient method is answered UNIMPLEMENTED by the
+/// gateway itself, naming `--forward-all-methods`, and never reaches the upstream.
+#[tokio::test]
+async fn only_the_secrets_methods_are_forwarded_by_default() {
+    let upstream = scripted_upstream().await;
+    let gw = gateway_to(&upstream.url()).await;
+    let web = Web::http1(&gw.url(), token());
+    for method in [
+        "AppCreate",
+        "FunctionCreate",
+        "VolumeGetOrCreate",
+        "TrailersOnly",
+    ] {
+        let answer = web.call_raw(method, frame(&[]), &[]).await;
+        assert_eq!(answer.code(), Code::Unimplemented, "{method}");
+        assert!(
+            answer.message().contains("--forward-all-methods"),
+            "{method}: {}",
+            answer.message()
+        );
+    }
+    assert!(upstream.seen().is_empty(), "nothing reached the upstream");
+    for method in [
+        "SecretGetOrCreate",
+        "SecretList",
+        "SecretDelete",
+        "SecretUpdate",
+        "SecretGetInfo",
+        "ClientHello",
+        "WorkspaceNameLookup",
+        "AuthTokenGet",
+    ] {
+        web.call_raw(method, frame(&[]), &[]).await;
+    }
+    assert_eq!(
+        upstream.seen().len(),
+        8,
+        "the secrets methods are forwarded"
+    );
+    // --forward-all-methods opens the rest.
+    let open = scripted_gateway(&upstream.url()).await;
+    let answer = Web::http1(&open.url(), token())
+        .call_raw("AppCreate", frame(&[]), &[])
+        .await;
+    assert_eq!(answer.code(), Code::Ok);
+    assert_eq!(upstream.seen().len(), 9);
 }

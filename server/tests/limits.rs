@@ -14,8 +14,9 @@ use modal_secrets_core::proto::{
     secret_update_request::Update,
 };
 use modal_secrets_server::limits::{
-    MAX_KEY_BYTES, MAX_KEYS_PER_SECRET, MAX_LISTED_KEYS, MAX_NAME_CHARS, MAX_REQUEST_BYTES,
-    MAX_SECRET_BYTES, MAX_TOKEN_SECRET_BYTES, MAX_VALUE_BYTES,
+    DEFAULT_WORKSPACE_QUOTA_BYTES, LIST_PAGE_BYTES, MAX_KEY_BYTES, MAX_KEY_NAME_BYTES_PER_SECRET,
+    MAX_KEYS_PER_SECRET, MAX_LISTED_KEYS, MAX_NAME_CHARS, MAX_REQUEST_BYTES, MAX_SECRET_BYTES,
+    MAX_TOKEN_SECRET_BYTES, MAX_VALUE_BYTES,
 };
 
 fn create_fail(name: &str, env_dict: BTreeMap<String, String>) -> SecretGetOrCreateRequest {
@@ -383,4 +384,238 @@ async fn credentials_and_headers() {
         .call("SecretGetOrCreate", &lookup_request("x"))
         .await;
     assert_eq!(answer.code(), Code::NotFound);
+}
+
+/// `n` keys whose names add up to exactly `total` bytes (each at least 2).
+fn keys_totalling(n: usize, total: usize) -> BTreeMap<String, String> {
+    let base = total / n;
+    let extra = total % n;
+    (0..n)
+        .map(|i| {
+            let len = base + usize::from(i < extra);
+            let name = format!("K{i:04}");
+            let key = format!("{name}{}", "x".repeat(len - name.len()));
+            (key, "v".to_owned())
+        })
+        .collect()
+}
+
+/// Finding 5 of issue 14: the key names of one secret add up to at most
+/// MAX_KEY_NAME_BYTES_PER_SECRET, at create and after an update.
+#[tokio::test]
+async fn key_names_per_secret_are_bounded() {
+    let server = TestServer::start().await;
+    let web = server.web();
+    let at = keys_totalling(999, MAX_KEY_NAME_BYTES_PER_SECRET);
+    let answer = web
+        .call("SecretGetOrCreate", &create_fail("names-at", at))
+        .await;
+    assert_eq!(answer.code(), Code::Ok, "{}", answer.message());
+    let over = keys_totalling(1000, MAX_KEY_NAME_BYTES_PER_SECRET + 1);
+    assert_refused(
+        get_or_create(&web, &create_fail("names-over", over)).await,
+        Code::InvalidArgument,
+        "key names",
+    );
+    let id = answer
+        .decode::<SecretGetOrCreateResponse>()
+        .unwrap()
+        .secret_id;
+    // Replacing one key by a longer one passes the total.
+    let answer = web
+        .call(
+            "SecretUpdate",
+            &SecretUpdateRequest {
+                secret_id: id,
+                updates: vec![Update {
+                    key: "LONGER_ONE".into(),
+                    value: Some("v".into()),
+                }],
+            },
+        )
+        .await;
+    assert_eq!(answer.code(), Code::InvalidArgument);
+    assert!(
+        answer.message().contains("key names"),
+        "{}",
+        answer.message()
+    );
+}
+
+/// Finding 5 of issue 14: a SecretList answer stays under LIST_PAGE_BYTES whatever max_objects
+/// asks; a page of 100 (what Modal's clients ask, and stop on when short) is always whole; paging
+/// on from the last item's created_at gives every secret once.
+#[tokio::test]
+async fn list_pages_stay_under_the_byte_budget() {
+    let server = TestServer::start().await;
+    let web = server.web();
+    let n = 120;
+    for i in 0..n {
+        let dict = keys_totalling(1000, MAX_KEY_NAME_BYTES_PER_SECRET);
+        let answer = web
+            .call(
+                "SecretGetOrCreate",
+                &create_fail(&format!("big-{i:03}"), dict),
+            )
+            .await;
+        assert_eq!(answer.code(), Code::Ok, "{}", answer.message());
+    }
+    let list = |max: i32, before: f64| SecretListRequest {
+        environment_name: String::new(),
+        pagination: Some(ListPagination {
+            max_objects: max,
+            created_before: before,
+        }),
+    };
+    // Everything asked at once: one page under the budget, cut short.
+    let answer = web.call("SecretList", &list(100_000, 0.0)).await;
+    let page = answer
+        .decode::<modal_secrets_core::proto::SecretListResponse>()
+        .unwrap();
+    let bytes = prost::Message::encoded_len(&page);
+    eprintln!(
+        "max_objects 100000: {} items, {bytes} bytes (budget {LIST_PAGE_BYTES})",
+        page.items.len()
+    );
+    assert!(bytes <= LIST_PAGE_BYTES, "{bytes}");
+    assert!(!page.items.is_empty() && page.items.len() < n);
+    // Paging on from the last item's created_at gives the rest, each once, newest first.
+    let mut names: Vec<String> = page.items.iter().map(|i| i.label.clone()).collect();
+    let mut cursor = page.items.last().unwrap().created_at;
+    loop {
+        let page = web
+            .call("SecretList", &list(100_000, cursor))
+            .await
+            .decode::<modal_secrets_core::proto::SecretListResponse>()
+            .unwrap();
+        assert!(prost::Message::encoded_len(&page) <= LIST_PAGE_BYTES);
+        let Some(last) = page.items.last() else { break };
+        cursor = last
+            .metadata
+            .as_ref()
+            .unwrap()
+            .creation_info
+            .as_ref()
+            .unwrap()
+            .created_at;
+        names.extend(page.items.iter().map(|i| i.label.clone()));
+    }
+    let want: Vec<String> = (0..n).rev().map(|i| format!("big-{i:03}")).collect();
+    assert_eq!(names, want);
+    // Pages of 100, and the default page, are whole (Python's client stops on a short page).
+    for max in [100, 0] {
+        let page = web
+            .call("SecretList", &list(max, 0.0))
+            .await
+            .decode::<modal_secrets_core::proto::SecretListResponse>()
+            .unwrap();
+        assert_eq!(page.items.len(), 100, "max_objects {max}");
+        assert!(prost::Message::encoded_len(&page) <= LIST_PAGE_BYTES);
+    }
+}
+
+/// Finding 6 of issue 14: a workspace holds at most --workspace-quota-bytes of keys and sealed
+/// values, all environments together; past it a write is RESOURCE_EXHAUSTED; deleting makes room;
+/// another workspace is not affected.
+#[tokio::test]
+async fn workspace_storage_quota() {
+    const QUOTA: u64 = 1 << 20;
+    let server = TestServer::start_config(|config| config.workspace_quota_bytes = QUOTA).await;
+    let web = server.web();
+    let value = "v".repeat(MAX_VALUE_BYTES);
+    // 64 KiB values: about 15 fit in 1 MiB with their keys and sealing overhead.
+    let mut ids = Vec::new();
+    let mut refused = None;
+    for i in 0..40 {
+        let answer = web
+            .call(
+                "SecretGetOrCreate",
+                &create_fail(&format!("q{i}"), keys(1, &value)),
+            )
+            .await;
+        match answer.code() {
+            Code::Ok => ids.push(
+                answer
+                    .decode::<SecretGetOrCreateResponse>()
+                    .unwrap()
+                    .secret_id,
+            ),
+            Code::ResourceExhausted => {
+                refused = Some(answer.message());
+                break;
+            }
+            other => panic!("{other:?}: {}", answer.message()),
+        }
+    }
+    let message = refused.expect("refused before 40 × 64 KiB");
+    assert!(message.contains("quota"), "{message}");
+    assert!((14..=16).contains(&ids.len()), "{} fit", ids.len());
+    // An update adding a value, and an ephemeral create, are refused too.
+    let answer = web
+        .call(
+            "SecretUpdate",
+            &SecretUpdateRequest {
+                secret_id: ids[0].clone(),
+                updates: vec![Update {
+                    key: "MORE".into(),
+                    value: Some(value.clone()),
+                }],
+            },
+        )
+        .await;
+    assert_eq!(
+        answer.code(),
+        Code::ResourceExhausted,
+        "{}",
+        answer.message()
+    );
+    let mut ephemeral = create_fail("", keys(1, &value));
+    ephemeral.object_creation_type = ObjectCreationType::Ephemeral as i32;
+    assert_eq!(
+        web.call("SecretGetOrCreate", &ephemeral).await.code(),
+        Code::ResourceExhausted
+    );
+    // Another workspace has its own quota.
+    let other = Web::http1(&server.url, server.token_for("ws-other"));
+    let answer = other
+        .call("SecretGetOrCreate", &create_fail("q0", keys(1, &value)))
+        .await;
+    assert_eq!(answer.code(), Code::Ok, "{}", answer.message());
+    // Deleting makes room again.
+    let answer = web
+        .call(
+            "SecretDelete",
+            &modal_secrets_core::proto::SecretDeleteRequest {
+                secret_id: ids[1].clone(),
+            },
+        )
+        .await;
+    assert_eq!(answer.code(), Code::Ok);
+    let answer = web
+        .call(
+            "SecretGetOrCreate",
+            &create_fail("q-again", keys(1, &value)),
+        )
+        .await;
+    assert_eq!(answer.code(), Code::Ok, "{}", answer.message());
+    // And it holds across a restart (the count is kept in the store).
+    let mut server = server;
+    server.restart().await;
+    let web = Web::http1(&server.url, server.token.clone());
+    let answer = web
+        .call("SecretGetOrCreate", &create_fail("q-more", keys(1, &value)))
+        .await;
+    assert_eq!(
+        answer.code(),
+        Code::ResourceExhausted,
+        "{}",
+        answer.message()
+    );
+}
+
+/// The default quota keeps limits.rs's promise: a token holder cannot fill the disk (1 GiB a
+/// workspace; secrets' names and counts are bounded per environment on top).
+#[test]
+fn the_default_quota_is_bounded() {
+    assert_eq!(DEFAULT_WORKSPACE_QUOTA_BYTES, 1 << 30);
 }

@@ -27,7 +27,12 @@ pub struct TestServer {
     pub url: String,
     pub token: Token,
     pub auth_limit: AuthLimit,
+    /// Changes to the default configuration, applied again on restart.
+    pub configure: Configure,
 }
+
+/// Changes to a test server's [`Config`].
+pub type Configure = std::sync::Arc<dyn Fn(&mut Config) + Send + Sync>;
 
 #[derive(Clone, Debug)]
 pub struct Token {
@@ -50,16 +55,34 @@ impl TestServer {
     }
 
     async fn start_with(allow_origins: Vec<String>, auth_limit: AuthLimit) -> TestServer {
+        Self::start_configured(std::sync::Arc::new(move |config: &mut Config| {
+            config.allow_origins = allow_origins.clone();
+            config.auth_limit = auth_limit;
+        }))
+        .await
+    }
+
+    /// With any configuration: `configure` changes the defaults (listen and data are set).
+    pub async fn start_config(
+        configure: impl Fn(&mut Config) + Send + Sync + 'static,
+    ) -> TestServer {
+        Self::start_configured(std::sync::Arc::new(configure)).await
+    }
+
+    async fn start_configured(configure: Configure) -> TestServer {
         modal_secrets_server::log::set_quiet(true);
         let dir = tempfile::tempdir().expect("tempdir");
-        let running = start_in(&dir, allow_origins, auth_limit).await;
+        let running = start_in(&dir, &configure).await;
         let token = new_token(&running, "ws1");
+        let mut probe = Config::new("", "");
+        configure(&mut probe);
         TestServer {
             url: running.url(),
             running: Some(running),
             dir,
             token,
-            auth_limit,
+            auth_limit: probe.auth_limit,
+            configure,
         }
     }
 
@@ -92,24 +115,18 @@ impl TestServer {
     /// Stops and starts again on the same store (on a new port).
     pub async fn restart(&mut self) {
         self.stop().await;
-        let running = start_in(&self.dir, Vec::new(), self.auth_limit).await;
+        let running = start_in(&self.dir, &self.configure).await;
         self.url = running.url();
         self.running = Some(running);
     }
 }
 
-async fn start_in(
-    dir: &tempfile::TempDir,
-    allow_origins: Vec<String>,
-    auth_limit: AuthLimit,
-) -> Running {
-    modal_secrets_server::start(Config {
-        allow_origins,
-        auth_limit,
-        ..Config::new("127.0.0.1:0", dir.path().join("data"))
-    })
-    .await
-    .expect("server starts")
+async fn start_in(dir: &tempfile::TempDir, configure: &Configure) -> Running {
+    let mut config = Config::new("127.0.0.1:0", dir.path().join("data"));
+    configure(&mut config);
+    modal_secrets_server::start(config)
+        .await
+        .expect("server starts")
 }
 
 fn new_token(running: &Running, workspace: &str) -> Token {
