@@ -46,9 +46,9 @@ pub const MAX_KEY_NAME_BYTES_PER_SECRET: usize = 16 << 10;
 
 /// Most bytes of one SecretList answer (the encoded message): items are added, newest first,
 /// until the next would pass this (always at least one). Well under the package's answer limit
-/// (4 MiB + 64 KiB). A page cut short by it holds fewer items than asked; clients page on from
-/// the last item's `created_at`.
-pub const LIST_PAGE_BYTES: usize = 2 << 20;
+/// (4 MiB + 64 KiB). A page cut short by it holds fewer items than asked; the package pages on
+/// past a short page this large (the core's rule, in `client::listing`, which defines the budget).
+pub const LIST_PAGE_BYTES: usize = modal_secrets_core::client::LIST_PAGE_BYTE_BUDGET;
 
 /// Default `--workspace-quota-bytes`: most bytes of keys and sealed values all the secrets of
 /// one workspace may hold (every environment). Past it a write is RESOURCE_EXHAUSTED.

@@ -736,6 +736,21 @@ describe("Secret.objects.list and iterate (205 secrets in environment bulk)", ()
     assert.equal((await fromBulk[0].info()).environmentName, "bulk");
   });
 
+  test("secrets with the most key names the server takes still list whole (issue 14, finding 5)", async () => {
+    // 64 keys of 250 bytes: 16,000 bytes of names, just under the server's 16 KiB per secret; 120 of
+    // them. Each page stays under the server's byte budget and the package's answer limit.
+    const keys = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`K${String(i).padStart(2, "0")}_${"x".repeat(246)}`, "v"]));
+    const wide = server.client(server.token("wide-keys"));
+    for (let i = 0; i < 120; i++) await Secret.objects.create(`wide-${i}`, keys, { client: wide });
+    const listed = await Secret.objects.list({ client: wide });
+    assert.equal(listed.length, 120);
+    assert.equal(listed[0].name, "wide-119");
+    assert.equal(listed[0].keys.length, 64);
+    // Two more names of 250 bytes (16,500 in all) are over it: refused, naming the limit.
+    const over = { ...keys, [`Y_${"y".repeat(248)}`]: "v", [`Z_${"z".repeat(248)}`]: "v" };
+    await assert.rejects(Secret.objects.create("wide-over", over, { client: wide }), (e) => e.code === "INVALID_ARGUMENT" && /key names/.test(e.message));
+  });
+
   test("iterate: the same secrets as list, a page at a time (lazily), stoppable", async () => {
     bulk.reset();
     const it = Secret.objects.iterate({ client: bc, timeoutMs: 10_000, signal: new AbortController().signal });

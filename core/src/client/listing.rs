@@ -19,7 +19,7 @@ pub const LIST_PAGE_SIZE: i32 = 100;
 /// page always fits a client's answer limit whatever `max_objects` asks. A short page of at least
 /// half this size may have been cut for its size rather than because the listing ended, so the
 /// client asks for the next one; a smaller short page ends the listing, as in Modal's clients.
-pub const LIST_PAGE_BYTE_BUDGET: usize = 1 << 20;
+pub const LIST_PAGE_BYTE_BUDGET: usize = 2 << 20;
 
 /// One page of a listing as it came back.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -683,7 +683,7 @@ fn a_short_page_cut_for_its_size_does_not_end_a_listing() {
     let big = |range: std::ops::Range<usize>| {
         let items = range.map(|i| {
             let mut it = item(i, 10_000.0 - i as f64);
-            it.metadata.as_mut().unwrap().keys = vec!["K".repeat(100); 60];
+            it.metadata.as_mut().unwrap().keys = vec!["K".repeat(100); 130];
             it
         });
         ok(&SecretListResponse {
@@ -691,7 +691,8 @@ fn a_short_page_cut_for_its_size_does_not_end_a_listing() {
             environment_name: "main".into(),
         })
     };
-    // 90 secrets of ~6 KB: a page of ~550 KB, short of the 100 asked, then the last 20.
+    // 90 secrets of ~13 KB: a page of ~1.2 MB (over half the budget), short of the 100 asked,
+    // then the last 20.
     let t = Script::new([Step::Answer(big(0..90)), Step::Answer(big(90..110))]);
     let mut listing = Listing::new(None, None, None).unwrap();
     let all = list_all(&mut listing, &t).unwrap();
