@@ -1,5 +1,6 @@
-//! A `.env` parser that gives exactly what python-dotenv 1.2.2's `dotenv_values` gives (interpolation
-//! on), so `Secret.fromDotenv` here and `modal.Secret.from_dotenv` in Python agree on every file.
+//! A `.env` parser that gives exactly what python-dotenv's `dotenv_values` gives (interpolation on), in
+//! the release [`PYTHON_DOTENV_VERSION`] names, so `Secret.fromDotenv` here and
+//! `modal.Secret.from_dotenv` in Python agree on every file.
 //!
 //! python-dotenv is a set of regexes driven by a cursor; this module follows the same grammar with
 //! hand-written scanners (no regex crate: wasm size). Where python-dotenv's regexes backtrack or rescan
@@ -8,6 +9,11 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+/// The python-dotenv release this parser follows. Modal's Python client imports whatever
+/// python-dotenv its user installed, which is the newest release; `tests/dotenv/oracle.py` refuses
+/// to answer for any other version, and scripts/setup.sh installs this one.
+pub const PYTHON_DOTENV_VERSION: &str = "1.2.4";
 
 /// Parses .env text as python-dotenv's `dotenv_values` does (interpolation on).
 /// `env` plays the role of os.environ for ${VAR} interpolation.
@@ -239,24 +245,26 @@ struct Reader<'a> {
     pos: usize,
     /// Next `'` (the end of a single-quoted key).
     next_single: Memo,
-    /// Next `"` / `'` not preceded by a backslash (the end of a quoted value).
-    next_unescaped_double: Memo,
-    next_unescaped_single: Memo,
-    /// Last `\"` / `\'` in the whole text (where a quoted value without a plain closing quote ends).
-    last_escaped_double: Option<Option<usize>>,
-    last_escaped_single: Option<Option<usize>>,
+    /// A quoted value in `"` / `'` found no closing quote: every later one fails too (see
+    /// [`Reader::quoted`]).
+    unclosed_double: bool,
+    unclosed_single: bool,
 }
 
 impl<'a> Reader<'a> {
     fn new(text: &'a str) -> Self {
         Reader {
             text,
-            pos: 0,
+            // python-dotenv drops one leading BOM (`str.removeprefix("\ufeff")`); a second one is
+            // part of the first key.
+            pos: if text.starts_with('\u{feff}') {
+                '\u{feff}'.len_utf8()
+            } else {
+                0
+            },
             next_single: Memo::default(),
-            next_unescaped_double: Memo::default(),
-            next_unescaped_single: Memo::default(),
-            last_escaped_double: None,
-            last_escaped_single: None,
+            unclosed_double: false,
+            unclosed_single: false,
         }
     }
 
@@ -317,8 +325,15 @@ impl<'a> Reader<'a> {
         self.skip_while(is_inline_space);
         let value = if matches!(self.peek_byte(), Some(b'=')) {
             self.pos += 1;
+            let after_equals = self.pos;
             self.skip_while(is_inline_space);
-            Some(self.value()?)
+            if self.pos > after_equals && matches!(self.peek_byte(), Some(b'#')) {
+                // `KEY= #x`: whitespace after `=`, then `#`: no value, the rest is a comment
+                // (`KEY=#x` keeps `#x`).
+                Some(Cow::Borrowed(""))
+            } else {
+                Some(self.value()?)
+            }
         } else {
             None
         };
@@ -417,50 +432,43 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A value in `quote`s: python-dotenv's `'((?:\\'|[^'])*)'` (and the same with `"`), which may span
-    /// lines. The value ends at the first quote not preceded by a backslash. When there is none, the
-    /// regex backtracks and ends the value at the last `\'` of the whole text, if any.
+    /// A value in `quote`s: python-dotenv's `'((?:\\.|[^'\\])*)'` (and the same with `"`), DOTALL, so
+    /// it may span lines. A backslash escapes whatever follows it (a newline, a quote, another
+    /// backslash); the value ends at the first quote that is not escaped so. There is no
+    /// backtracking: at each char only one alternative of the regex can match.
+    ///
+    /// When there is no such quote, every later quoted value in the same kind of quote fails as
+    /// well, so that is remembered (else a file of unclosed quotes would be scanned once per line).
+    /// Why: the failed scan walked from its opening quote to the end of the text, reading every
+    /// char either as itself or as escaped. A later opening quote is inside that walk; read as
+    /// itself it would have ended the walk, so it was escaped, and the walk went on from just after
+    /// it: exactly where the later scan starts. The later scan is the rest of the failed one.
     fn quoted(&mut self, quote: u8) -> Result<&'a str, Unparsable> {
         let bytes = self.bytes();
         let from = self.pos + 1;
-        let (memo, last_escaped) = if quote == b'"' {
-            (
-                &mut self.next_unescaped_double,
-                &mut self.last_escaped_double,
-            )
+        let unclosed = if quote == b'"' {
+            &mut self.unclosed_double
         } else {
-            (
-                &mut self.next_unescaped_single,
-                &mut self.last_escaped_single,
-            )
+            &mut self.unclosed_single
         };
-        let close = memo
-            .find(from, |from| {
-                let mut at = from;
-                while let Some(found) = find_byte(bytes, at, quote) {
-                    // `found - 1` is at least the opening quote, so never underflows.
-                    if !matches!(bytes.get(found.wrapping_sub(1)), Some(b'\\')) {
-                        return Some(found);
-                    }
-                    at = found + 1;
+        if *unclosed {
+            return Err(Unparsable);
+        }
+        let mut at = from;
+        loop {
+            match find_either(bytes, at, quote, b'\\') {
+                Some(close) if bytes.get(close) == Some(&quote) => {
+                    self.pos = close + 1;
+                    return Ok(self.text.get(from..close).unwrap_or(""));
                 }
-                None
-            })
-            .or_else(|| {
-                let last = *last_escaped.get_or_insert_with(|| {
-                    (1..bytes.len())
-                        .rev()
-                        .find(|&i| bytes[i] == quote && bytes[i - 1] == b'\\')
-                });
-                // The backslash must be inside the value, so the quote is after `from`.
-                last.filter(|&last| last > from)
-            });
-        match close {
-            Some(close) => {
-                self.pos = close + 1;
-                Ok(self.text.get(from..close).unwrap_or(""))
+                // A backslash: the byte after it is escaped (a byte, not a char: the rest of a
+                // multi-byte char is never a quote or a backslash). Past the end, nothing is found.
+                Some(backslash) => at = backslash + 2,
+                None => {
+                    *unclosed = true;
+                    return Err(Unparsable);
+                }
             }
-            None => Err(Unparsable),
         }
     }
 }
@@ -662,8 +670,29 @@ mod tests {
     #[test]
     fn hash_without_space_before_it_is_part_of_the_value() {
         assert_eq!(
-            run("A=a#b\nB= #c\nC=x #y"),
-            pairs(&[("A", Some("a#b")), ("B", Some("#c")), ("C", Some("x"))])
+            run("A=a#b\nB= #c\nC=x #y\nD=#d\nE=\t#e\nF=\u{3000}#f\nG =#g"),
+            pairs(&[
+                ("A", Some("a#b")),
+                ("B", Some("")),
+                ("C", Some("x")),
+                ("D", Some("#d")),
+                ("E", Some("")),
+                ("F", Some("")),
+                ("G", Some("#g")),
+            ])
+        );
+    }
+
+    #[test]
+    fn one_leading_bom_is_dropped() {
+        assert_eq!(
+            run("\u{feff}export A=1\n\u{feff}B=2"),
+            pairs(&[("A", Some("1")), ("\u{feff}B", Some("2"))])
+        );
+        assert_eq!(run("\u{feff}# c\nA=1"), pairs(&[("A", Some("1"))]));
+        assert_eq!(
+            run("\u{feff}\u{feff}A=1"),
+            pairs(&[("\u{feff}A", Some("1"))])
         );
     }
 
@@ -687,12 +716,32 @@ mod tests {
     }
 
     #[test]
-    fn unterminated_double_quote_runs_to_last_escaped_quote() {
-        // python-dotenv's regex backtracks to the last `\"` in the file.
+    fn a_backslash_escapes_any_char_in_quotes() {
+        // `\\` is one escaped backslash, so the quote after it closes the value.
+        assert_eq!(
+            run("A='a\\\\'\nB=\"b\\\\\"\nC='c\\\\\\'d'\nD=\"x\\\ny\""),
+            pairs(&[
+                ("A", Some("a\\")),
+                ("B", Some("b\\")),
+                ("C", Some("c\\'d")),
+                ("D", Some("x\\\ny")),
+            ])
+        );
+    }
+
+    #[test]
+    fn unterminated_quote_skips_one_line() {
+        // No backtracking to an escaped quote further on: the statement fails at its line.
         let text = "A=\"x\nB=1\nC=\\\"y\nD=2";
-        assert_eq!(run(text), pairs(&[("D", Some("2"))]));
+        assert_eq!(
+            run(text),
+            pairs(&[("B", Some("1")), ("C", Some("\\\"y")), ("D", Some("2"))])
+        );
         let text = "A=\"x \\\" y\" #c\nB=2";
         assert_eq!(run(text), pairs(&[("A", Some("x \" y")), ("B", Some("2"))]));
+        // A later opening quote that the failed scan read as escaped fails too.
+        let text = "A='x\nB=\\'y\nC='z'\nD=1";
+        assert_eq!(run(text), pairs(&[("D", Some("1"))]));
     }
 
     #[test]
