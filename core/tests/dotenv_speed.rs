@@ -90,3 +90,42 @@ fn time(text: &str, what: &str, run: impl Fn() -> usize) {
         times[runs - 1]
     );
 }
+
+/// Issue 16's file of short lines: `KEY_i="value i ${KEY_0}" # c`, `export P_i=plaini`,
+/// `Q_i='single i'`, in turn, until `bytes`.
+fn make_short_lines(bytes: usize) -> String {
+    let mut text = String::with_capacity(bytes + 64);
+    let mut i = 0usize;
+    while text.len() < bytes {
+        match i % 3 {
+            0 => text.push_str(&format!("KEY_{i}=\"value {i} ${{KEY_0}}\" # c\n")),
+            1 => text.push_str(&format!("export P_{i}=plain{i}\n")),
+            _ => text.push_str(&format!("Q_{i}='single {i}'\n")),
+        }
+        i += 1;
+    }
+    text
+}
+
+#[test]
+#[ignore = "a timing, not a test: run with --release --ignored --nocapture"]
+fn time_by_size() {
+    // Throughput must not fall with size: the parse is linear.
+    let env = BTreeMap::new();
+    for mb in [1, 4, 16] {
+        let text = make_short_lines(mb << 20);
+        let mut times = Vec::new();
+        let mut keys = 0;
+        for _ in 0..3 {
+            let t0 = Instant::now();
+            keys = parse_borrowed(&text, &env).len();
+            times.push(t0.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{mb} MiB, {keys} keys: median {:.1} ms, {:.1} MB/s",
+            times[1] * 1e3,
+            text.len() as f64 / times[1] / 1e6
+        );
+    }
+}
