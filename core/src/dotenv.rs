@@ -34,18 +34,11 @@ pub fn parse_borrowed<'a>(
     text: &'a str,
     env: &BTreeMap<String, String>,
 ) -> Vec<(&'a str, Option<Cow<'a, str>>)> {
-    let mut reader = Reader::new(text);
     let mut values: Vec<Pair<'a>> = Vec::new();
     let mut index = KeyIndex::default();
-
-    while let Some(step) = reader.next_binding() {
-        let Step::Binding(key, raw) = step else {
-            continue;
-        };
-        // Resolved against the keys before this one (and this key's earlier value), then `env`.
-        let value = raw.map(|raw| interpolate(raw, &values, &index, env));
+    for (key, value) in parse_bindings(text, env) {
         let hash = KeyIndex::hash(key);
-        match index.get(key, hash, &values) {
+        match index.get(key, hash, |slot| values.get(slot).map(|(k, _)| *k)) {
             Some(slot) => values[slot].1 = value,
             None => {
                 index.insert(hash, values.len());
@@ -54,6 +47,93 @@ pub fn parse_borrowed<'a>(
         }
     }
     values
+}
+
+/// Every statement with a key, in the order of the text, values interpolated, and a repeated key
+/// not merged: assigning them in turn to a Python dict (or a JS object: the first assignment
+/// places a key, the last gives its value) gives [`parse_borrowed`]'s result. `parseDotenv` hands
+/// them to JS so: V8 hashes every key anyway, and hashing them here as well was the part of the
+/// parse that grew with the file (a table of every key, probed at random, outgrows the caches).
+///
+/// Only the keys some `${NAME}` names are looked up, so only those are indexed: usually a handful.
+pub fn parse_bindings<'a>(text: &'a str, env: &BTreeMap<String, String>) -> Vec<Pair<'a>> {
+    let mut reader = Reader::new(text);
+    let mut bindings: Vec<Pair<'a>> = Vec::new();
+    // The names of every `${NAME}`, each with its latest binding so far (an index in `bindings`).
+    let mut names = Names::default();
+    while let Some(step) = reader.next_binding() {
+        let Step::Binding(key, raw) = step else {
+            continue;
+        };
+        if let Some(raw) = &raw {
+            variables(raw, |variable| names.add(variable.name));
+        }
+        bindings.push((key, raw));
+    }
+    if names.is_empty() {
+        return bindings;
+    }
+    // python-dotenv's `resolve_variables`: in order, each value against the bindings before it
+    // (this key's earlier one included), then `env`.
+    for at in 0..bindings.len() {
+        if let Some(raw) = bindings.get_mut(at).and_then(|(_, value)| value.take()) {
+            let earlier = |name: &str| {
+                let latest = names.latest(name)?;
+                Some(bindings.get(latest).and_then(|(_, v)| v.as_deref()))
+            };
+            let value = interpolate(raw, earlier, env);
+            if let Some(binding) = bindings.get_mut(at) {
+                binding.1 = Some(value);
+            }
+        }
+        if let Some(&(key, _)) = bindings.get(at) {
+            names.bound(key, at);
+        }
+    }
+    bindings
+}
+
+/// The names `${NAME}` refers to in a parse, each with the position of its latest binding so far.
+#[derive(Default)]
+struct Names {
+    index: KeyIndex,
+    /// `(name, latest binding)`, in the order first seen.
+    entries: Vec<(String, Option<usize>)>,
+}
+
+impl Names {
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn find(&self, name: &str, hash: u32) -> Option<usize> {
+        self.index.get(name, hash, |slot| {
+            self.entries.get(slot).map(|(n, _)| n.as_str())
+        })
+    }
+
+    fn add(&mut self, name: &str) {
+        let hash = KeyIndex::hash(name);
+        if self.find(name, hash).is_none() {
+            self.index.insert(hash, self.entries.len());
+            self.entries.push((name.to_owned(), None));
+        }
+    }
+
+    /// The binding of `key` at `position` is now its latest (when some `${key}` wants it).
+    fn bound(&mut self, key: &str, position: usize) {
+        if let Some(slot) = self.find(key, KeyIndex::hash(key))
+            && let Some(entry) = self.entries.get_mut(slot)
+        {
+            entry.1 = Some(position);
+        }
+    }
+
+    /// The position of the latest binding of `name`, if there was one.
+    fn latest(&self, name: &str) -> Option<usize> {
+        let slot = self.find(name, KeyIndex::hash(name))?;
+        self.entries.get(slot)?.1
+    }
 }
 
 /// A key and its value, as the parse's list of values holds them (in the order of the Python dict).
@@ -84,8 +164,14 @@ impl KeyIndex {
         h
     }
 
-    /// The position of `key` (whose [`KeyIndex::hash`] is `hash`) in `values`.
-    fn get(&self, key: &str, hash: u32, values: &[Pair<'_>]) -> Option<usize> {
+    /// The position of `key` (whose [`KeyIndex::hash`] is `hash`), where `key_at` gives the key at
+    /// a position.
+    fn get<'k>(
+        &self,
+        key: &str,
+        hash: u32,
+        key_at: impl Fn(usize) -> Option<&'k str>,
+    ) -> Option<usize> {
         let mask = self.slots.len().checked_sub(1)?;
         let mut i = hash as usize & mask;
         loop {
@@ -94,7 +180,7 @@ impl KeyIndex {
                 return None;
             }
             let position = slot as usize - 1;
-            if slot_hash == hash && values.get(position).is_some_and(|(k, _)| *k == key) {
+            if slot_hash == hash && key_at(position) == Some(key) {
                 return Some(position);
             }
             i = (i + 1) & mask;
@@ -554,31 +640,19 @@ fn decode_escapes(raw: &str, decode: impl Fn(u8) -> Option<char>) -> Cow<'_, str
     Cow::Owned(out)
 }
 
-/// python-dotenv's `resolve_variables` for one value: each `${NAME}` or `${NAME:-DEFAULT}` (NAME without
-/// `}` or `:`, DEFAULT without `}`; no nesting, no `$NAME`) becomes the value of NAME among the keys
-/// parsed so far (a key with no value gives ""), else in `env`, else DEFAULT, else "".
-fn interpolate<'a>(
-    value: Cow<'a, str>,
-    earlier: &[Pair<'_>],
-    index: &KeyIndex,
-    env: &BTreeMap<String, String>,
-) -> Cow<'a, str> {
-    match substitute(&value, earlier, index, env) {
-        Some(replaced) => Cow::Owned(replaced),
-        None => value,
-    }
+/// One `${NAME}` or `${NAME:-DEFAULT}` in a value: `value[start..end]`.
+struct Variable<'v> {
+    start: usize,
+    end: usize,
+    name: &'v str,
+    default: Option<&'v str>,
 }
 
-/// [`interpolate`]'s work: `None` when `value` holds no variable.
-fn substitute(
-    value: &str,
-    earlier: &[Pair<'_>],
-    index: &KeyIndex,
-    env: &BTreeMap<String, String>,
-) -> Option<String> {
+/// Each variable of `value`, left to right, as python-dotenv's `_posix_variable` regex finds them:
+/// `${NAME}` or `${NAME:-DEFAULT}`, NAME without `}` or `:`, DEFAULT without `}`; no nesting, no
+/// `$NAME`.
+fn variables<'v>(value: &'v str, mut each: impl FnMut(Variable<'v>)) {
     let bytes = value.as_bytes();
-    let mut out = String::new();
-    let mut copied = 0; // `value[..copied]` is already in `out` (or replaced)
     let mut search = 0;
     let mut name_end = Memo::default();
     let mut brace = Memo::default();
@@ -609,24 +683,44 @@ fn substitute(
         } else {
             continue; // `:` without `-`: not a variable; try the next `$`
         };
-        let name = value.get(name_start..stop).unwrap_or("");
-        let resolved: &str = match index.get(name, KeyIndex::hash(name), earlier) {
-            Some(slot) => earlier
-                .get(slot)
-                .and_then(|(_, v)| v.as_deref())
-                .unwrap_or(""),
-            None => env.get(name).map(String::as_str).or(default).unwrap_or(""),
-        };
-        out.push_str(value.get(copied..dollar).unwrap_or(""));
-        out.push_str(resolved);
-        copied = end;
+        each(Variable {
+            start: dollar,
+            end,
+            name: value.get(name_start..stop).unwrap_or(""),
+            default,
+        });
         search = end;
     }
+}
+
+/// python-dotenv's `resolve_variables` for one value: each variable (see [`variables`]) becomes the
+/// value of NAME among the keys parsed so far (`earlier`: `Some(None)` for a key with no value,
+/// which gives ""), else in `env`, else DEFAULT, else "".
+fn interpolate<'a, 'e>(
+    value: Cow<'a, str>,
+    earlier: impl Fn(&str) -> Option<Option<&'e str>>,
+    env: &BTreeMap<String, String>,
+) -> Cow<'a, str> {
+    let mut out = String::new();
+    let mut copied = 0; // `value[..copied]` is already in `out` (or replaced)
+    variables(&value, |variable| {
+        let resolved = match earlier(variable.name) {
+            Some(bound) => bound.unwrap_or(""),
+            None => env
+                .get(variable.name)
+                .map(String::as_str)
+                .or(variable.default)
+                .unwrap_or(""),
+        };
+        out.push_str(value.get(copied..variable.start).unwrap_or(""));
+        out.push_str(resolved);
+        copied = variable.end;
+    });
     if copied == 0 {
-        return None;
+        return value;
     }
     out.push_str(value.get(copied..).unwrap_or(""));
-    Some(out)
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -749,6 +843,36 @@ mod tests {
         assert_eq!(
             run("A=1\nB=2\nA=3"),
             pairs(&[("A", Some("3")), ("B", Some("2"))])
+        );
+    }
+
+    #[test]
+    fn bindings_keep_repeated_keys_and_interpolate_in_order() {
+        let text = "A=1\nB=${A}\nA=2\nC=${A}-${B}\nB\nA=${B:-x}${A}\nD=${Z:-z}";
+        let bindings: Vec<(String, Option<String>)> = parse_bindings(text, &BTreeMap::new())
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.map(Cow::into_owned)))
+            .collect();
+        assert_eq!(
+            bindings,
+            pairs(&[
+                ("A", Some("1")),
+                ("B", Some("1")),
+                ("A", Some("2")),
+                ("C", Some("2-1")),
+                ("B", None),
+                ("A", Some("2")),
+                ("D", Some("z")),
+            ])
+        );
+        assert_eq!(
+            run(text),
+            pairs(&[
+                ("A", Some("2")),
+                ("B", None),
+                ("C", Some("2-1")),
+                ("D", Some("z"))
+            ])
         );
     }
 
