@@ -99,6 +99,9 @@ struct Names {
     index: KeyIndex,
     /// `(name, latest binding)`, in the order first seen.
     entries: Vec<(String, Option<usize>)>,
+    /// Bit `min(length, 63)` set for each name's length in bytes: most keys of a file are no
+    /// name's length, and are passed over without hashing.
+    lengths: u64,
 }
 
 impl Names {
@@ -112,16 +115,24 @@ impl Names {
         })
     }
 
+    fn length_bit(name: &str) -> u64 {
+        1 << name.len().min(63)
+    }
+
     fn add(&mut self, name: &str) {
         let hash = KeyIndex::hash(name);
         if self.find(name, hash).is_none() {
             self.index.insert(hash, self.entries.len());
             self.entries.push((name.to_owned(), None));
+            self.lengths |= Self::length_bit(name);
         }
     }
 
     /// The binding of `key` at `position` is now its latest (when some `${key}` wants it).
     fn bound(&mut self, key: &str, position: usize) {
+        if self.lengths & Self::length_bit(key) == 0 {
+            return;
+        }
         if let Some(slot) = self.find(key, KeyIndex::hash(key))
             && let Some(entry) = self.entries.get_mut(slot)
         {
@@ -218,28 +229,30 @@ impl KeyIndex {
 
 /// Python's `\s` (and `str.isspace`) for `str` patterns, which is wider than Rust's
 /// `char::is_whitespace`: it includes the ASCII separators U+001C..U+001F.
+///
+/// Inlined with its ASCII test first: the scanners ask it of almost every char of a key (the
+/// wasm build is optimised for size, which otherwise leaves it a call per char).
+#[inline(always)]
 fn is_py_space(c: char) -> bool {
+    match c {
+        '\t'..='\r' | '\u{1c}'..=' ' => true,
+        _ if c.is_ascii() => false,
+        _ => is_wide_py_space(c),
+    }
+}
+
+/// [`is_py_space`] for a char beyond ASCII.
+#[inline(never)]
+fn is_wide_py_space(c: char) -> bool {
     matches!(
         c,
-        '\t' | '\n'
-            | '\u{0b}'
-            | '\u{0c}'
-            | '\r'
-            | '\u{1c}'..='\u{1f}'
-            | ' '
-            | '\u{85}'
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
+        '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
     )
 }
 
 /// `[^\S\r\n]`: whitespace that does not end a line.
+#[inline(always)]
 fn is_inline_space(c: char) -> bool {
     c != '\n' && c != '\r' && is_py_space(c)
 }
