@@ -344,10 +344,6 @@ struct Reader<'a> {
     pos: usize,
     /// Next `'` (the end of a single-quoted key).
     next_single: Memo,
-    /// A quoted value in `"` / `'` found no closing quote: every later one fails too (see
-    /// [`Reader::quoted`]).
-    unclosed_double: bool,
-    unclosed_single: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -362,8 +358,6 @@ impl<'a> Reader<'a> {
                 0
             },
             next_single: Memo::default(),
-            unclosed_double: false,
-            unclosed_single: false,
         }
     }
 
@@ -536,23 +530,13 @@ impl<'a> Reader<'a> {
     /// backslash); the value ends at the first quote that is not escaped so. There is no
     /// backtracking: at each char only one alternative of the regex can match.
     ///
-    /// When there is no such quote, every later quoted value in the same kind of quote fails as
-    /// well, so that is remembered (else a file of unclosed quotes would be scanned once per line).
-    /// Why: the failed scan walked from its opening quote to the end of the text, reading every
-    /// char either as itself or as escaped. A later opening quote is inside that walk; read as
-    /// itself it would have ended the walk, so it was escaped, and the walk went on from just after
-    /// it: exactly where the later scan starts. The later scan is the rest of the failed one.
+    /// The whole parse stays linear: a scan that finds a closing quote is consumed with the value,
+    /// and one that finds none is the last of its kind. It read every char to the end of the text
+    /// either as itself or as escaped, so no later value can open with that quote (it follows `=`
+    /// or whitespace, so it is not escaped, and would have closed this one).
     fn quoted(&mut self, quote: u8) -> Result<&'a str, Unparsable> {
         let bytes = self.bytes();
         let from = self.pos + 1;
-        let unclosed = if quote == b'"' {
-            &mut self.unclosed_double
-        } else {
-            &mut self.unclosed_single
-        };
-        if *unclosed {
-            return Err(Unparsable);
-        }
         let mut at = from;
         loop {
             match find_either(bytes, at, quote, b'\\') {
@@ -563,10 +547,7 @@ impl<'a> Reader<'a> {
                 // A backslash: the byte after it is escaped (a byte, not a char: the rest of a
                 // multi-byte char is never a quote or a backslash). Past the end, nothing is found.
                 Some(backslash) => at = backslash + 2,
-                None => {
-                    *unclosed = true;
-                    return Err(Unparsable);
-                }
+                None => return Err(Unparsable),
             }
         }
     }
@@ -947,6 +928,10 @@ mod tests {
         }
         let out = run(&text);
         assert!(out.iter().any(|(k, _)| k == "D"));
+        // Quotes escaped, or closed right after an escaped backslash: each unclosed one must not
+        // rescan the rest of the file either.
+        let escapes = "E='\\'\nF=\"\\\"\nG='a\\\\'b\nH=1\n".repeat(1 << 16);
+        assert!(run(&escapes).iter().any(|(k, _)| k == "H"));
         let long = format!("X={}", "${a".repeat(300_000));
         assert_eq!(run(&long).len(), 1);
     }
