@@ -17,7 +17,8 @@ root=$PWD
 MODAL_PY_VERSION=1.6.4
 MODAL_JS_VERSION=0.11.1
 DOTENV_JS_VERSION=18.0.10
-PYTHON_DOTENV_VERSION=1.2.2
+# The release the parser follows (core/src/dotenv.rs), as scripts/setup.sh installs it.
+PYTHON_DOTENV_VERSION=$(sed -n 's/^pub const PYTHON_DOTENV_VERSION: &str = "\(.*\)";/\1/p' core/src/dotenv.rs)
 
 say() { printf 'bench: client: %s\n' "$*" >&2; }
 t0=$(date +%s)

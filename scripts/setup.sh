@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-PYTHON_DOTENV_VERSION=1.2.2
+# The python-dotenv release the .env parser follows (and its tests compare against): named once, in
+# core/src/dotenv.rs.
+PYTHON_DOTENV_VERSION=$(sed -n 's/^pub const PYTHON_DOTENV_VERSION: &str = "\(.*\)";/\1/p' core/src/dotenv.rs)
+[ -n "$PYTHON_DOTENV_VERSION" ] || { echo "setup: no PYTHON_DOTENV_VERSION in core/src/dotenv.rs" >&2; exit 1; }
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
 
 # --- apt packages --------------------------------------------------------------------------------

@@ -28,7 +28,9 @@ pub fn parse_dotenv(text: JsValue, options: JsValue) -> Result<Object, JsValue> 
     let env = Opts::new(&options, "parseDotenv", &["env"])?
         .env("env")?
         .unwrap_or_default();
-    let pairs = modal_secrets_core::dotenv::parse_borrowed(&source, &env);
+    // Repeated keys are not merged here: objectFromSpans assigns every binding in turn, which merges
+    // them as python-dotenv's dict does (first position, last value), with the hashing V8 does anyway.
+    let pairs = modal_secrets_core::dotenv::parse_bindings(&source, &env);
     // As many UTF-16 units as UTF-8 bytes: all ASCII, so a byte offset is a JS string index.
     let ascii = units == Some(source.len());
     let (extra, spans) = spans(&source, ascii, &pairs)
@@ -130,7 +132,8 @@ mod tests {
 
     use super::*;
 
-    /// What src/js/pairs.js makes of the spans (UTF-16 slices), as Rust strings.
+    /// What src/js/pairs.js makes of the spans (UTF-16 slices, assigned in turn to one object), as
+    /// Rust strings.
     fn rebuild(text: &str, extra: &str, spans: &[u32]) -> Vec<(String, Option<String>)> {
         let units = |s: &str| s.encode_utf16().collect::<Vec<u16>>();
         let (text, extra) = (units(text), units(extra));
@@ -143,13 +146,15 @@ mod tests {
             let range = start as usize..(start + length) as usize;
             String::from_utf16(&source[range]).unwrap()
         };
-        spans
-            .chunks(4)
-            .map(|s| {
-                let value = (s[2] != NULL).then(|| piece(s[2], s[3]));
-                (piece(s[0], s[1]), value)
-            })
-            .collect()
+        let mut object: Vec<(String, Option<String>)> = Vec::new();
+        for s in spans.chunks(4) {
+            let (key, value) = (piece(s[0], s[1]), (s[2] != NULL).then(|| piece(s[2], s[3])));
+            match object.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = value,
+                None => object.push((key, value)),
+            }
+        }
+        object
     }
 
     #[test]
@@ -158,9 +163,10 @@ mod tests {
         for text in [
             "A=1\nB=\"x\\ny\"\nC='${A}'\nD\nE=${E}\nF= spaced # c\nG=\n",
             "A=é\nB=\"𝄞\\t\"\nC=${A}${B}\nD\n",
+            "K=1\nB=${K}\nK=2\nC=${K}\nB\nK=${B:-x}${K}\n",
             "",
         ] {
-            let pairs = modal_secrets_core::dotenv::parse_borrowed(text, &env);
+            let pairs = modal_secrets_core::dotenv::parse_bindings(text, &env);
             let expected = modal_secrets_core::dotenv::parse(text, &env);
             let (extra, spans) = spans(text, text.is_ascii(), &pairs).unwrap();
             assert_eq!(rebuild(text, &extra, &spans), expected, "{text:?}");

@@ -1,5 +1,6 @@
-//! A `.env` parser that gives exactly what python-dotenv 1.2.2's `dotenv_values` gives (interpolation
-//! on), so `Secret.fromDotenv` here and `modal.Secret.from_dotenv` in Python agree on every file.
+//! A `.env` parser that gives exactly what python-dotenv's `dotenv_values` gives (interpolation on), in
+//! the release [`PYTHON_DOTENV_VERSION`] names, so `Secret.fromDotenv` here and
+//! `modal.Secret.from_dotenv` in Python agree on every file.
 //!
 //! python-dotenv is a set of regexes driven by a cursor; this module follows the same grammar with
 //! hand-written scanners (no regex crate: wasm size). Where python-dotenv's regexes backtrack or rescan
@@ -8,6 +9,11 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+/// The python-dotenv release this parser follows. Modal's Python client imports whatever
+/// python-dotenv its user installed, which is the newest release; `tests/dotenv/oracle.py` refuses
+/// to answer for any other version, and scripts/setup.sh installs this one.
+pub const PYTHON_DOTENV_VERSION: &str = "1.2.4";
 
 /// Parses .env text as python-dotenv's `dotenv_values` does (interpolation on).
 /// `env` plays the role of os.environ for ${VAR} interpolation.
@@ -28,18 +34,11 @@ pub fn parse_borrowed<'a>(
     text: &'a str,
     env: &BTreeMap<String, String>,
 ) -> Vec<(&'a str, Option<Cow<'a, str>>)> {
-    let mut reader = Reader::new(text);
     let mut values: Vec<Pair<'a>> = Vec::new();
     let mut index = KeyIndex::default();
-
-    while let Some(step) = reader.next_binding() {
-        let Step::Binding(key, raw) = step else {
-            continue;
-        };
-        // Resolved against the keys before this one (and this key's earlier value), then `env`.
-        let value = raw.map(|raw| interpolate(raw, &values, &index, env));
+    for (key, value) in parse_bindings(text, env) {
         let hash = KeyIndex::hash(key);
-        match index.get(key, hash, &values) {
+        match index.get(key, hash, |slot| values.get(slot).map(|(k, _)| *k)) {
             Some(slot) => values[slot].1 = value,
             None => {
                 index.insert(hash, values.len());
@@ -48,6 +47,104 @@ pub fn parse_borrowed<'a>(
         }
     }
     values
+}
+
+/// Every statement with a key, in the order of the text, values interpolated, and a repeated key
+/// not merged: assigning them in turn to a Python dict (or a JS object: the first assignment
+/// places a key, the last gives its value) gives [`parse_borrowed`]'s result. `parseDotenv` hands
+/// them to JS so: V8 hashes every key anyway, and hashing them here as well was the part of the
+/// parse that grew with the file (a table of every key, probed at random, outgrows the caches).
+///
+/// Only the keys some `${NAME}` names are looked up, so only those are indexed: usually a handful.
+pub fn parse_bindings<'a>(text: &'a str, env: &BTreeMap<String, String>) -> Vec<Pair<'a>> {
+    let mut reader = Reader::new(text);
+    let mut bindings: Vec<Pair<'a>> = Vec::new();
+    // The names of every `${NAME}`, each with its latest binding so far (an index in `bindings`).
+    let mut names = Names::default();
+    while let Some(step) = reader.next_binding() {
+        let Step::Binding(key, raw) = step else {
+            continue;
+        };
+        if let Some(raw) = &raw {
+            variables(raw, |variable| names.add(variable.name));
+        }
+        bindings.push((key, raw));
+    }
+    if names.is_empty() {
+        return bindings;
+    }
+    // python-dotenv's `resolve_variables`: in order, each value against the bindings before it
+    // (this key's earlier one included), then `env`.
+    for at in 0..bindings.len() {
+        if let Some(raw) = bindings.get_mut(at).and_then(|(_, value)| value.take()) {
+            let earlier = |name: &str| {
+                let latest = names.latest(name)?;
+                Some(bindings.get(latest).and_then(|(_, v)| v.as_deref()))
+            };
+            let value = interpolate(raw, earlier, env);
+            if let Some(binding) = bindings.get_mut(at) {
+                binding.1 = Some(value);
+            }
+        }
+        if let Some(&(key, _)) = bindings.get(at) {
+            names.bound(key, at);
+        }
+    }
+    bindings
+}
+
+/// The names `${NAME}` refers to in a parse, each with the position of its latest binding so far.
+#[derive(Default)]
+struct Names {
+    index: KeyIndex,
+    /// `(name, latest binding)`, in the order first seen.
+    entries: Vec<(String, Option<usize>)>,
+    /// Bit `min(length, 63)` set for each name's length in bytes: most keys of a file are no
+    /// name's length, and are passed over without hashing.
+    lengths: u64,
+}
+
+impl Names {
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn find(&self, name: &str, hash: u32) -> Option<usize> {
+        self.index.get(name, hash, |slot| {
+            self.entries.get(slot).map(|(n, _)| n.as_str())
+        })
+    }
+
+    fn length_bit(name: &str) -> u64 {
+        1 << name.len().min(63)
+    }
+
+    fn add(&mut self, name: &str) {
+        let hash = KeyIndex::hash(name);
+        if self.find(name, hash).is_none() {
+            self.index.insert(hash, self.entries.len());
+            self.entries.push((name.to_owned(), None));
+            self.lengths |= Self::length_bit(name);
+        }
+    }
+
+    /// The binding of `key` at `position` is now its latest (when some `${key}` wants it).
+    fn bound(&mut self, key: &str, position: usize) {
+        if self.lengths & Self::length_bit(key) == 0 {
+            return;
+        }
+        if let Some(slot) = self.find(key, KeyIndex::hash(key))
+            && let Some(entry) = self.entries.get_mut(slot)
+        {
+            entry.1 = Some(position);
+        }
+    }
+
+    /// The position of the latest binding of `name`, if there was one.
+    fn latest(&self, name: &str) -> Option<usize> {
+        let slot = self.find(name, KeyIndex::hash(name))?;
+        self.entries.get(slot)?.1
+    }
 }
 
 /// A key and its value, as the parse's list of values holds them (in the order of the Python dict).
@@ -78,8 +175,14 @@ impl KeyIndex {
         h
     }
 
-    /// The position of `key` (whose [`KeyIndex::hash`] is `hash`) in `values`.
-    fn get(&self, key: &str, hash: u32, values: &[Pair<'_>]) -> Option<usize> {
+    /// The position of `key` (whose [`KeyIndex::hash`] is `hash`), where `key_at` gives the key at
+    /// a position.
+    fn get<'k>(
+        &self,
+        key: &str,
+        hash: u32,
+        key_at: impl Fn(usize) -> Option<&'k str>,
+    ) -> Option<usize> {
         let mask = self.slots.len().checked_sub(1)?;
         let mut i = hash as usize & mask;
         loop {
@@ -88,7 +191,7 @@ impl KeyIndex {
                 return None;
             }
             let position = slot as usize - 1;
-            if slot_hash == hash && values.get(position).is_some_and(|(k, _)| *k == key) {
+            if slot_hash == hash && key_at(position) == Some(key) {
                 return Some(position);
             }
             i = (i + 1) & mask;
@@ -126,28 +229,30 @@ impl KeyIndex {
 
 /// Python's `\s` (and `str.isspace`) for `str` patterns, which is wider than Rust's
 /// `char::is_whitespace`: it includes the ASCII separators U+001C..U+001F.
+///
+/// Inlined with its ASCII test first: the scanners ask it of almost every char of a key (the
+/// wasm build is optimised for size, which otherwise leaves it a call per char).
+#[inline(always)]
 fn is_py_space(c: char) -> bool {
+    match c {
+        '\t'..='\r' | '\u{1c}'..=' ' => true,
+        _ if c.is_ascii() => false,
+        _ => is_wide_py_space(c),
+    }
+}
+
+/// [`is_py_space`] for a char beyond ASCII.
+#[inline(never)]
+fn is_wide_py_space(c: char) -> bool {
     matches!(
         c,
-        '\t' | '\n'
-            | '\u{0b}'
-            | '\u{0c}'
-            | '\r'
-            | '\u{1c}'..='\u{1f}'
-            | ' '
-            | '\u{85}'
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
+        '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
     )
 }
 
 /// `[^\S\r\n]`: whitespace that does not end a line.
+#[inline(always)]
 fn is_inline_space(c: char) -> bool {
     c != '\n' && c != '\r' && is_py_space(c)
 }
@@ -239,24 +344,20 @@ struct Reader<'a> {
     pos: usize,
     /// Next `'` (the end of a single-quoted key).
     next_single: Memo,
-    /// Next `"` / `'` not preceded by a backslash (the end of a quoted value).
-    next_unescaped_double: Memo,
-    next_unescaped_single: Memo,
-    /// Last `\"` / `\'` in the whole text (where a quoted value without a plain closing quote ends).
-    last_escaped_double: Option<Option<usize>>,
-    last_escaped_single: Option<Option<usize>>,
 }
 
 impl<'a> Reader<'a> {
     fn new(text: &'a str) -> Self {
         Reader {
             text,
-            pos: 0,
+            // python-dotenv drops one leading BOM (`str.removeprefix("\ufeff")`); a second one is
+            // part of the first key.
+            pos: if text.starts_with('\u{feff}') {
+                '\u{feff}'.len_utf8()
+            } else {
+                0
+            },
             next_single: Memo::default(),
-            next_unescaped_double: Memo::default(),
-            next_unescaped_single: Memo::default(),
-            last_escaped_double: None,
-            last_escaped_single: None,
         }
     }
 
@@ -317,8 +418,15 @@ impl<'a> Reader<'a> {
         self.skip_while(is_inline_space);
         let value = if matches!(self.peek_byte(), Some(b'=')) {
             self.pos += 1;
+            let after_equals = self.pos;
             self.skip_while(is_inline_space);
-            Some(self.value()?)
+            if self.pos > after_equals && matches!(self.peek_byte(), Some(b'#')) {
+                // `KEY= #x`: whitespace after `=`, then `#`: no value, the rest is a comment
+                // (`KEY=#x` keeps `#x`).
+                Some(Cow::Borrowed(""))
+            } else {
+                Some(self.value()?)
+            }
         } else {
             None
         };
@@ -417,50 +525,30 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A value in `quote`s: python-dotenv's `'((?:\\'|[^'])*)'` (and the same with `"`), which may span
-    /// lines. The value ends at the first quote not preceded by a backslash. When there is none, the
-    /// regex backtracks and ends the value at the last `\'` of the whole text, if any.
+    /// A value in `quote`s: python-dotenv's `'((?:\\.|[^'\\])*)'` (and the same with `"`), DOTALL, so
+    /// it may span lines. A backslash escapes whatever follows it (a newline, a quote, another
+    /// backslash); the value ends at the first quote that is not escaped so. There is no
+    /// backtracking: at each char only one alternative of the regex can match.
+    ///
+    /// The whole parse stays linear: a scan that finds a closing quote is consumed with the value,
+    /// and one that finds none is the last of its kind. It read every char to the end of the text
+    /// either as itself or as escaped, so no later value can open with that quote (it follows `=`
+    /// or whitespace, so it is not escaped, and would have closed this one).
     fn quoted(&mut self, quote: u8) -> Result<&'a str, Unparsable> {
         let bytes = self.bytes();
         let from = self.pos + 1;
-        let (memo, last_escaped) = if quote == b'"' {
-            (
-                &mut self.next_unescaped_double,
-                &mut self.last_escaped_double,
-            )
-        } else {
-            (
-                &mut self.next_unescaped_single,
-                &mut self.last_escaped_single,
-            )
-        };
-        let close = memo
-            .find(from, |from| {
-                let mut at = from;
-                while let Some(found) = find_byte(bytes, at, quote) {
-                    // `found - 1` is at least the opening quote, so never underflows.
-                    if !matches!(bytes.get(found.wrapping_sub(1)), Some(b'\\')) {
-                        return Some(found);
-                    }
-                    at = found + 1;
+        let mut at = from;
+        loop {
+            match find_either(bytes, at, quote, b'\\') {
+                Some(close) if bytes.get(close) == Some(&quote) => {
+                    self.pos = close + 1;
+                    return Ok(self.text.get(from..close).unwrap_or(""));
                 }
-                None
-            })
-            .or_else(|| {
-                let last = *last_escaped.get_or_insert_with(|| {
-                    (1..bytes.len())
-                        .rev()
-                        .find(|&i| bytes[i] == quote && bytes[i - 1] == b'\\')
-                });
-                // The backslash must be inside the value, so the quote is after `from`.
-                last.filter(|&last| last > from)
-            });
-        match close {
-            Some(close) => {
-                self.pos = close + 1;
-                Ok(self.text.get(from..close).unwrap_or(""))
+                // A backslash: the byte after it is escaped (a byte, not a char: the rest of a
+                // multi-byte char is never a quote or a backslash). Past the end, nothing is found.
+                Some(backslash) => at = backslash + 2,
+                None => return Err(Unparsable),
             }
-            None => Err(Unparsable),
         }
     }
 }
@@ -546,31 +634,19 @@ fn decode_escapes(raw: &str, decode: impl Fn(u8) -> Option<char>) -> Cow<'_, str
     Cow::Owned(out)
 }
 
-/// python-dotenv's `resolve_variables` for one value: each `${NAME}` or `${NAME:-DEFAULT}` (NAME without
-/// `}` or `:`, DEFAULT without `}`; no nesting, no `$NAME`) becomes the value of NAME among the keys
-/// parsed so far (a key with no value gives ""), else in `env`, else DEFAULT, else "".
-fn interpolate<'a>(
-    value: Cow<'a, str>,
-    earlier: &[Pair<'_>],
-    index: &KeyIndex,
-    env: &BTreeMap<String, String>,
-) -> Cow<'a, str> {
-    match substitute(&value, earlier, index, env) {
-        Some(replaced) => Cow::Owned(replaced),
-        None => value,
-    }
+/// One `${NAME}` or `${NAME:-DEFAULT}` in a value: `value[start..end]`.
+struct Variable<'v> {
+    start: usize,
+    end: usize,
+    name: &'v str,
+    default: Option<&'v str>,
 }
 
-/// [`interpolate`]'s work: `None` when `value` holds no variable.
-fn substitute(
-    value: &str,
-    earlier: &[Pair<'_>],
-    index: &KeyIndex,
-    env: &BTreeMap<String, String>,
-) -> Option<String> {
+/// Each variable of `value`, left to right, as python-dotenv's `_posix_variable` regex finds them:
+/// `${NAME}` or `${NAME:-DEFAULT}`, NAME without `}` or `:`, DEFAULT without `}`; no nesting, no
+/// `$NAME`.
+fn variables<'v>(value: &'v str, mut each: impl FnMut(Variable<'v>)) {
     let bytes = value.as_bytes();
-    let mut out = String::new();
-    let mut copied = 0; // `value[..copied]` is already in `out` (or replaced)
     let mut search = 0;
     let mut name_end = Memo::default();
     let mut brace = Memo::default();
@@ -601,24 +677,44 @@ fn substitute(
         } else {
             continue; // `:` without `-`: not a variable; try the next `$`
         };
-        let name = value.get(name_start..stop).unwrap_or("");
-        let resolved: &str = match index.get(name, KeyIndex::hash(name), earlier) {
-            Some(slot) => earlier
-                .get(slot)
-                .and_then(|(_, v)| v.as_deref())
-                .unwrap_or(""),
-            None => env.get(name).map(String::as_str).or(default).unwrap_or(""),
-        };
-        out.push_str(value.get(copied..dollar).unwrap_or(""));
-        out.push_str(resolved);
-        copied = end;
+        each(Variable {
+            start: dollar,
+            end,
+            name: value.get(name_start..stop).unwrap_or(""),
+            default,
+        });
         search = end;
     }
+}
+
+/// python-dotenv's `resolve_variables` for one value: each variable (see [`variables`]) becomes the
+/// value of NAME among the keys parsed so far (`earlier`: `Some(None)` for a key with no value,
+/// which gives ""), else in `env`, else DEFAULT, else "".
+fn interpolate<'a, 'e>(
+    value: Cow<'a, str>,
+    earlier: impl Fn(&str) -> Option<Option<&'e str>>,
+    env: &BTreeMap<String, String>,
+) -> Cow<'a, str> {
+    let mut out = String::new();
+    let mut copied = 0; // `value[..copied]` is already in `out` (or replaced)
+    variables(&value, |variable| {
+        let resolved = match earlier(variable.name) {
+            Some(bound) => bound.unwrap_or(""),
+            None => env
+                .get(variable.name)
+                .map(String::as_str)
+                .or(variable.default)
+                .unwrap_or(""),
+        };
+        out.push_str(value.get(copied..variable.start).unwrap_or(""));
+        out.push_str(resolved);
+        copied = variable.end;
+    });
     if copied == 0 {
-        return None;
+        return value;
     }
     out.push_str(value.get(copied..).unwrap_or(""));
-    Some(out)
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -662,8 +758,29 @@ mod tests {
     #[test]
     fn hash_without_space_before_it_is_part_of_the_value() {
         assert_eq!(
-            run("A=a#b\nB= #c\nC=x #y"),
-            pairs(&[("A", Some("a#b")), ("B", Some("#c")), ("C", Some("x"))])
+            run("A=a#b\nB= #c\nC=x #y\nD=#d\nE=\t#e\nF=\u{3000}#f\nG =#g"),
+            pairs(&[
+                ("A", Some("a#b")),
+                ("B", Some("")),
+                ("C", Some("x")),
+                ("D", Some("#d")),
+                ("E", Some("")),
+                ("F", Some("")),
+                ("G", Some("#g")),
+            ])
+        );
+    }
+
+    #[test]
+    fn one_leading_bom_is_dropped() {
+        assert_eq!(
+            run("\u{feff}export A=1\n\u{feff}B=2"),
+            pairs(&[("A", Some("1")), ("\u{feff}B", Some("2"))])
+        );
+        assert_eq!(run("\u{feff}# c\nA=1"), pairs(&[("A", Some("1"))]));
+        assert_eq!(
+            run("\u{feff}\u{feff}A=1"),
+            pairs(&[("\u{feff}A", Some("1"))])
         );
     }
 
@@ -687,12 +804,32 @@ mod tests {
     }
 
     #[test]
-    fn unterminated_double_quote_runs_to_last_escaped_quote() {
-        // python-dotenv's regex backtracks to the last `\"` in the file.
+    fn a_backslash_escapes_any_char_in_quotes() {
+        // `\\` is one escaped backslash, so the quote after it closes the value.
+        assert_eq!(
+            run("A='a\\\\'\nB=\"b\\\\\"\nC='c\\\\\\'d'\nD=\"x\\\ny\""),
+            pairs(&[
+                ("A", Some("a\\")),
+                ("B", Some("b\\")),
+                ("C", Some("c\\'d")),
+                ("D", Some("x\\\ny")),
+            ])
+        );
+    }
+
+    #[test]
+    fn unterminated_quote_skips_one_line() {
+        // No backtracking to an escaped quote further on: the statement fails at its line.
         let text = "A=\"x\nB=1\nC=\\\"y\nD=2";
-        assert_eq!(run(text), pairs(&[("D", Some("2"))]));
+        assert_eq!(
+            run(text),
+            pairs(&[("B", Some("1")), ("C", Some("\\\"y")), ("D", Some("2"))])
+        );
         let text = "A=\"x \\\" y\" #c\nB=2";
         assert_eq!(run(text), pairs(&[("A", Some("x \" y")), ("B", Some("2"))]));
+        // A later opening quote that the failed scan read as escaped fails too.
+        let text = "A='x\nB=\\'y\nC='z'\nD=1";
+        assert_eq!(run(text), pairs(&[("D", Some("1"))]));
     }
 
     #[test]
@@ -700,6 +837,36 @@ mod tests {
         assert_eq!(
             run("A=1\nB=2\nA=3"),
             pairs(&[("A", Some("3")), ("B", Some("2"))])
+        );
+    }
+
+    #[test]
+    fn bindings_keep_repeated_keys_and_interpolate_in_order() {
+        let text = "A=1\nB=${A}\nA=2\nC=${A}-${B}\nB\nA=${B:-x}${A}\nD=${Z:-z}";
+        let bindings: Vec<(String, Option<String>)> = parse_bindings(text, &BTreeMap::new())
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.map(Cow::into_owned)))
+            .collect();
+        assert_eq!(
+            bindings,
+            pairs(&[
+                ("A", Some("1")),
+                ("B", Some("1")),
+                ("A", Some("2")),
+                ("C", Some("2-1")),
+                ("B", None),
+                ("A", Some("2")),
+                ("D", Some("z")),
+            ])
+        );
+        assert_eq!(
+            run(text),
+            pairs(&[
+                ("A", Some("2")),
+                ("B", None),
+                ("C", Some("2-1")),
+                ("D", Some("z"))
+            ])
         );
     }
 
@@ -761,6 +928,10 @@ mod tests {
         }
         let out = run(&text);
         assert!(out.iter().any(|(k, _)| k == "D"));
+        // Quotes escaped, or closed right after an escaped backslash: each unclosed one must not
+        // rescan the rest of the file either.
+        let escapes = "E='\\'\nF=\"\\\"\nG='a\\\\'b\nH=1\n".repeat(1 << 16);
+        assert!(run(&escapes).iter().any(|(k, _)| k == "H"));
         let long = format!("X={}", "${a".repeat(300_000));
         assert_eq!(run(&long).len(), 1);
     }

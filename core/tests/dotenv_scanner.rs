@@ -9,7 +9,7 @@ mod char_parser;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use modal_secrets_core::dotenv::{parse, parse_borrowed};
+use modal_secrets_core::dotenv::{parse, parse_bindings, parse_borrowed};
 use proptest::prelude::*;
 
 /// Tokens that exercise every scanner: the grammar's ASCII, Python's whitespace (ASCII and not),
@@ -41,6 +41,21 @@ proptest! {
     fn byte_scanners_agree_with_char_scanners(text in text(), env_value in text()) {
         let env = BTreeMap::from([("A".to_owned(), env_value), ("KEY".to_owned(), "k".to_owned())]);
         prop_assert_eq!(parse(&text, &env), char_parser::parse(&text, &env));
+    }
+
+    #[test]
+    fn bindings_assigned_in_turn_agree_with_char_scanners(text in text(), env_value in text()) {
+        // What parseDotenv's JS does with `parse_bindings`: assign each to one object in turn.
+        let env = BTreeMap::from([("A".to_owned(), env_value), ("KEY".to_owned(), "k".to_owned())]);
+        let mut object: Vec<(String, Option<String>)> = Vec::new();
+        for (key, value) in parse_bindings(&text, &env) {
+            let value = value.map(Cow::into_owned);
+            match object.iter_mut().find(|(k, _)| k == key) {
+                Some(slot) => slot.1 = value,
+                None => object.push((key.to_owned(), value)),
+            }
+        }
+        prop_assert_eq!(object, char_parser::parse(&text, &env));
     }
 
     #[test]

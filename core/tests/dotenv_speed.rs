@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use modal_secrets_core::dotenv::{parse, parse_borrowed};
+use modal_secrets_core::dotenv::{parse, parse_bindings, parse_borrowed};
 
 /// The previous, `char`-walking parser, timed beside the current one.
 #[path = "dotenv_scanner/char_parser.rs"]
@@ -89,4 +89,51 @@ fn time(text: &str, what: &str, run: impl Fn() -> usize) {
         times[0],
         times[runs - 1]
     );
+}
+
+/// Issue 16's file of short lines: `KEY_i="value i ${KEY_0}" # c`, `export P_i=plaini`,
+/// `Q_i='single i'`, in turn, until `bytes`.
+fn make_short_lines(bytes: usize) -> String {
+    let mut text = String::with_capacity(bytes + 64);
+    let mut i = 0usize;
+    while text.len() < bytes {
+        match i % 3 {
+            0 => text.push_str(&format!("KEY_{i}=\"value {i} ${{KEY_0}}\" # c\n")),
+            1 => text.push_str(&format!("export P_{i}=plain{i}\n")),
+            _ => text.push_str(&format!("Q_{i}='single {i}'\n")),
+        }
+        i += 1;
+    }
+    text
+}
+
+#[test]
+#[ignore = "a timing, not a test: run with --release --ignored --nocapture"]
+fn time_by_size() {
+    // Throughput must not fall with size: the parse is linear.
+    let env = BTreeMap::new();
+    for mb in [1, 4, 16] {
+        let text = make_short_lines(mb << 20);
+        let runs: [(&str, &dyn Fn() -> usize); 2] = [
+            ("parse_borrowed", &|| parse_borrowed(&text, &env).len()),
+            ("parse_bindings (parseDotenv's)", &|| {
+                parse_bindings(&text, &env).len()
+            }),
+        ];
+        for (what, run) in runs {
+            let mut times = Vec::new();
+            let mut keys = 0;
+            for _ in 0..3 {
+                let t0 = Instant::now();
+                keys = run();
+                times.push(t0.elapsed().as_secs_f64());
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "{what}, {mb} MiB, {keys} bindings: median {:.1} ms, {:.1} MB/s",
+                times[1] * 1e3,
+                text.len() as f64 / times[1] / 1e6
+            );
+        }
+    }
 }

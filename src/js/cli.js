@@ -247,8 +247,12 @@ function clientFrom(values) {
   return Client.fromEnv(options);
 }
 
-/** A file's text, read as Python reads it (UTF-8, a BOM dropped, universal newlines). */
-function readText(path, kind) {
+/**
+ * A file's text, read as Python's open(path, encoding="utf-8") reads it: UTF-8, universal newlines.
+ * `keepBom`: a byte-order mark stays, as in Python (a .env: python-dotenv drops one itself, as
+ * parseDotenv does); else one is dropped.
+ */
+function readText(path, kind, keepBom = false) {
   let bytes;
   try {
     if (!statSync(path).isFile()) throw new Error("not a file");
@@ -257,7 +261,7 @@ function readText(path, kind) {
     throw new UsageError(`Could not read ${kind} file at ${path}`);
   }
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes).replace(/\r\n?/g, "\n");
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: keepBom }).decode(bytes).replace(/\r\n?/g, "\n");
   } catch {
     throw new UsageError(`Could not parse ${kind} file at ${path}: it is not UTF-8 text`);
   }
@@ -265,7 +269,7 @@ function readText(path, kind) {
 
 /** A .env file's keys and values (python-dotenv's `dotenv_values`, `${VAR}` from the environment). */
 function readDotenv(path) {
-  return parseDotenv(readText(path, ".env"), { env: process.env });
+  return parseDotenv(readText(path, ".env", true), { env: process.env });
 }
 
 /** A JSON file holding one object of string values, as Modal's --from-json takes. */

@@ -19,26 +19,28 @@ function invalid(message) {
   return new InvalidError(message, { code: "INVALID_ARGUMENT", retryable: false });
 }
 
-// A text file as Python's open(path, encoding="utf-8") reads it: UTF-8 (a byte-order mark is
-// dropped), universal newlines (\r\n and \r become \n).
-function decode(bytes, path, what) {
+// A text file as Python's open(path, encoding="utf-8") reads it: UTF-8, universal newlines (\r\n and
+// \r become \n). Python's "utf-8" keeps a byte-order mark; `keepBom` does too (a .env: python-dotenv
+// drops one itself, as parseDotenv does, and a second one is part of the first key). Without it, one
+// is dropped (the Modal config file).
+function decode(bytes, path, what, keepBom = false) {
   let text;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: keepBom }).decode(bytes);
   } catch {
     throw invalid(`${what}: ${path} is not valid UTF-8`);
   }
   return text.replace(/\r\n?/g, "\n");
 }
 
-function readText(fs, path, what) {
+function readText(fs, path, what, keepBom = false) {
   let bytes;
   try {
     bytes = fs.readBytes(path);
   } catch (error) {
     throw invalid(`${what}: cannot read ${path} (${error?.code ?? error?.name ?? error})`);
   }
-  return bytes === undefined ? undefined : decode(bytes, path, what);
+  return bytes === undefined ? undefined : decode(bytes, path, what, keepBom);
 }
 
 /** The runtime hooks of api.js's `configureRuntime` for a file system behind `fs`. */
@@ -77,7 +79,7 @@ export function fileRuntime(fs) {
       let dir = kind ? start : fs.dirname(start);
       for (;;) {
         const candidate = fs.join(dir, filename);
-        const text = readText(fs, candidate, "Secret.fromDotenv");
+        const text = readText(fs, candidate, "Secret.fromDotenv", true);
         if (text !== undefined) return { text, env: fs.env() ?? {} };
         const parent = fs.dirname(dir);
         if (parent === dir) break;

@@ -2,7 +2,9 @@
 // copy of the text back out of wasm. `spans` holds, per pair, the key's (start, length) then the
 // value's, in UTF-16 units: in `text` (the string that was parsed), or in `extra` when the start has
 // the 0x80000000 bit (what unescaping or interpolation made; everything when `text` is not ASCII).
-// A value's start 0xffffffff is null.
+// A value's start 0xffffffff is null. A key may come more than once (src/dotenv.rs does not merge
+// repeated keys): assigning in turn keeps its first position and its last value, as python-dotenv's
+// dict does.
 export function objectFromSpans(text, extra, spans) {
   const out = {};
   for (let i = 0; i + 3 < spans.length; i += 4) {

@@ -484,6 +484,12 @@ describe("ephemeral secrets (fromDict, fromDotenvText, fromDotenv, fromLocalEnvi
       writeFileSync(join(root, "sub", "deeper", "file.txt"), "not a dotenv\n");
       mkdirSync(join(root, "crlf"));
       writeFileSync(join(root, "crlf", ".env"), 'A=1\r\nB="x\r\ny"\r\nC=3\r\n');
+      // python-dotenv 1.2.4 drops one leading byte order mark; Python's "utf-8" reading keeps it for
+      // the parser, so a second one is part of the first key (not a valid secret key).
+      mkdirSync(join(root, "bom"));
+      writeFileSync(join(root, "bom", ".env"), "\ufeffexport A=1\r\nB= #comment\r\n");
+      mkdirSync(join(root, "bom2"));
+      writeFileSync(join(root, "bom2", ".env"), "\ufeff\ufeffA=1\n");
       mkdirSync(join(root, "latin1"));
       writeFileSync(join(root, "latin1", ".env"), Buffer.from([0x41, 0x3d, 0xe9, 0x0a]));
     });
@@ -518,6 +524,14 @@ describe("ephemeral secrets (fromDict, fromDotenvText, fromDotenv, fromLocalEnvi
 
     test("a CRLF file reads as Python's universal newlines do", async () => {
       assert.deepEqual(await hydrateEphemeral(Secret.fromDotenv(join(root, "crlf"))), { A: "1", B: "x\ny", C: "3" });
+    });
+
+    test("a byte order mark: one is dropped, as python-dotenv 1.2.4 does; a second stays in the key", async () => {
+      assert.deepEqual(await hydrateEphemeral(Secret.fromDotenv(join(root, "bom"))), { A: "1", B: "" });
+      assert.throws(
+        () => Secret.fromDotenv(join(root, "bom2")),
+        (e) => e instanceof InvalidError && e.message.includes("\ufeffA"),
+      );
     });
 
     test("no such file up to the root: NotFoundError; a missing start path or bad UTF-8: InvalidError", () => {

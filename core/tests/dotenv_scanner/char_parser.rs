@@ -1,6 +1,8 @@
 //! The parser as it was before its scanners worked on bytes (commit 0931cc4's core/src/dotenv.rs,
 //! tests removed): it walks `char`s. Kept only as the reference that core/tests/dotenv_scanner.rs
-//! checks the byte scanners against on random input.
+//! checks the byte scanners against on random input. Moved to python-dotenv 1.2.4's rules (a
+//! leading BOM dropped, `KEY= #c` empty, a backslash escaping any char in quotes) the plain way:
+//! a quoted value is scanned char by char from its opening quote, with no memo.
 
 #![allow(dead_code)]
 
@@ -170,24 +172,16 @@ struct Reader<'a> {
     pos: usize,
     /// Next `'` (the end of a single-quoted key).
     next_single: Memo,
-    /// Next `"` / `'` not preceded by a backslash (the end of a quoted value).
-    next_unescaped_double: Memo,
-    next_unescaped_single: Memo,
-    /// Last `\"` / `\'` in the whole text (where a quoted value without a plain closing quote ends).
-    last_escaped_double: Option<Option<usize>>,
-    last_escaped_single: Option<Option<usize>>,
 }
 
 impl<'a> Reader<'a> {
     fn new(text: &'a str) -> Self {
         Reader {
             text,
-            pos: 0,
+            pos: text
+                .strip_prefix('\u{feff}')
+                .map_or(0, |_| '\u{feff}'.len_utf8()),
             next_single: Memo::default(),
-            next_unescaped_double: Memo::default(),
-            next_unescaped_single: Memo::default(),
-            last_escaped_double: None,
-            last_escaped_single: None,
         }
     }
 
@@ -258,8 +252,13 @@ impl<'a> Reader<'a> {
         self.skip_while(is_inline_space);
         let value = if self.peek_byte() == Some(b'=') {
             self.pos += 1;
+            let spaced = self.rest().chars().next().is_some_and(is_inline_space);
             self.skip_while(is_inline_space);
-            Some(self.value()?)
+            if spaced && self.peek_byte() == Some(b'#') {
+                Some(Cow::Borrowed(""))
+            } else {
+                Some(self.value()?)
+            }
         } else {
             None
         };
@@ -358,51 +357,21 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A value in `quote`s: python-dotenv's `'((?:\\'|[^'])*)'` (and the same with `"`), which may span
-    /// lines. The value ends at the first quote not preceded by a backslash. When there is none, the
-    /// regex backtracks and ends the value at the last `\'` of the whole text, if any.
+    /// A value in `quote`s: python-dotenv's `'((?:\\.|[^'\\])*)'` (and the same with `"`), DOTALL.
     fn quoted(&mut self, quote: u8) -> Result<&'a str, Unparsable> {
-        let bytes = self.bytes();
         let from = self.pos + 1;
-        let (memo, last_escaped) = if quote == b'"' {
-            (
-                &mut self.next_unescaped_double,
-                &mut self.last_escaped_double,
-            )
-        } else {
-            (
-                &mut self.next_unescaped_single,
-                &mut self.last_escaped_single,
-            )
-        };
-        let close = memo
-            .find(from, |from| {
-                let mut at = from;
-                while let Some(found) = find_byte(bytes, at, quote) {
-                    // `found - 1` is at least the opening quote, so never underflows.
-                    if bytes.get(found.wrapping_sub(1)) != Some(&b'\\') {
-                        return Some(found);
-                    }
-                    at = found + 1;
-                }
-                None
-            })
-            .or_else(|| {
-                let last = *last_escaped.get_or_insert_with(|| {
-                    (1..bytes.len())
-                        .rev()
-                        .find(|&i| bytes[i] == quote && bytes[i - 1] == b'\\')
-                });
-                // The backslash must be inside the value, so the quote is after `from`.
-                last.filter(|&last| last > from)
-            });
-        match close {
-            Some(close) => {
-                self.pos = close + 1;
-                Ok(self.text.get(from..close).unwrap_or(""))
+        let quote = char::from(quote);
+        let mut chars = self.text.get(from..).unwrap_or("").char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c == quote {
+                self.pos = from + i + 1;
+                return Ok(self.text.get(from..from + i).unwrap_or(""));
             }
-            None => Err(Unparsable),
+            if c == '\\' && chars.next().is_none() {
+                break;
+            }
         }
+        Err(Unparsable)
     }
 }
 
