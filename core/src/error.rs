@@ -191,6 +191,8 @@ impl ErrorKind {
 pub enum Malformed {
     #[error("content-type is {0}, not application/grpc-web")]
     WrongContentType(String),
+    #[error("content-type is {0}, not application/grpc")]
+    NotGrpcContentType(String),
     #[error("a frame header needs 5 bytes, {0} left")]
     TruncatedFrameHeader(usize),
     #[error("a frame announces {announced} bytes but only {available} follow")]

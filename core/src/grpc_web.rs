@@ -1,5 +1,8 @@
 //! gRPC-web framing for unary calls: the request body and headers a client sends, and the reading of
 //! a response (data frames, the trailer frame, trailers-only answers, error details, warnings).
+//! Plain gRPC over HTTP/2 (WIRE.md, "The two transports") shares the frames and the metadata; only
+//! its content type, `te: trailers` and where the status comes (HTTP/2 trailers) differ:
+//! [`Protocol`], [`request_headers_for`] and [`decode_grpc_response`].
 //!
 //! Every input here comes from the network, so every malformed shape is a typed error. Lengths are
 //! checked against [`Limits`] before anything is sliced or allocated.
@@ -16,6 +19,20 @@ use crate::retry::retry_after_from_secs;
 
 /// The content type the package sends and expects back.
 pub const CONTENT_TYPE: &str = "application/grpc-web+proto";
+
+/// The content type of plain gRPC (HTTP/2 with trailers).
+pub const GRPC_CONTENT_TYPE: &str = "application/grpc";
+
+/// Which of WIRE.md's two transports a client speaks: the request headers and the reading of the
+/// answer follow from it; the bytes of the request are the same.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Protocol {
+    /// `application/grpc-web+proto`, the status in a trailer frame of the body (fetch).
+    #[default]
+    GrpcWeb,
+    /// `application/grpc` over HTTP/2, the status in HTTP/2 trailers (node:http2).
+    Grpc,
+}
 
 /// `POST` path of a method of Modal's service.
 pub fn method_path(method: &str) -> String {
@@ -93,10 +110,23 @@ impl fmt::Debug for RequestHeaders {
     }
 }
 
-/// The headers of one attempt (WIRE.md, "Headers a client sends").
+/// The gRPC-web headers of one attempt (WIRE.md, "Headers a client sends").
 pub fn request_headers(meta: &CallMeta<'_>) -> RequestHeaders {
-    let mut headers = vec![
-        ("content-type", CONTENT_TYPE.to_owned()),
+    request_headers_for(Protocol::GrpcWeb, meta)
+}
+
+/// The headers of one attempt in `protocol`: plain gRPC adds `te: trailers`, which HTTP/2 servers
+/// (and proxies) need to know the client reads trailers.
+pub fn request_headers_for(protocol: Protocol, meta: &CallMeta<'_>) -> RequestHeaders {
+    let content_type = match protocol {
+        Protocol::GrpcWeb => CONTENT_TYPE,
+        Protocol::Grpc => GRPC_CONTENT_TYPE,
+    };
+    let mut headers = vec![("content-type", content_type.to_owned())];
+    if protocol == Protocol::Grpc {
+        headers.push(("te", "trailers".to_owned()));
+    }
+    headers.extend([
         ("x-modal-token-id", meta.token_id.to_owned()),
         (TOKEN_SECRET_HEADER, meta.token_secret.expose().clone()),
         ("x-modal-client-type", meta.client_type.to_string()),
@@ -104,7 +134,7 @@ pub fn request_headers(meta: &CallMeta<'_>) -> RequestHeaders {
         ("x-modal-host", meta.host.to_owned()),
         ("x-idempotency-key", meta.idempotency_key.to_owned()),
         ("x-retry-attempt", meta.attempt.to_string()),
-    ];
+    ]);
     if meta.attempt > 0 {
         headers.push(("x-retry-delay", seconds_text(meta.since_first)));
     }
@@ -117,8 +147,9 @@ fn seconds_text(d: Duration) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
-/// Every response header [`decode_response`] reads (headers and trailers-only answers alike),
-/// newline-separated: a transport may hand over only these.
+/// Every response header [`decode_response`] and [`decode_grpc_response`] read (headers,
+/// trailers-only answers and HTTP/2 trailers alike), newline-separated: a transport may hand over
+/// only these.
 pub const RESPONSE_HEADERS: &str =
     "content-type\ngrpc-status\ngrpc-message\ngrpc-status-details-bin\nx-modal-warning";
 
@@ -192,6 +223,78 @@ fn decode_outcome<'a>(
         (Some(message), 1) => Ok(message),
         (Some(_), count) => Err(Malformed::TooManyMessages(count).into()),
     }
+}
+
+/// Reads a unary plain-gRPC response (HTTP/2): `trailers` are the HTTP/2 trailers, empty when the
+/// answer had none (a trailers-only answer carries its status in `response.headers`). The body is
+/// data frames only: a trailer frame there is a gRPC-web answer, not a gRPC one.
+pub fn decode_grpc_response<'a>(
+    response: &HttpResponse<'a>,
+    trailers: &[(String, String)],
+    limits: Limits,
+) -> Decoded<'a> {
+    let headers = Metadata::from_pairs(response.headers);
+    let trailers = Metadata::from_pairs(trailers);
+    let mut warnings = headers.warnings();
+    warnings.extend(trailers.warnings());
+    let outcome = decode_grpc_outcome(response, &headers, &trailers, limits);
+    Decoded { outcome, warnings }
+}
+
+fn decode_grpc_outcome<'a>(
+    response: &HttpResponse<'a>,
+    headers: &Metadata<'_>,
+    trailers: &Metadata<'_>,
+    limits: Limits,
+) -> Result<&'a [u8], Error> {
+    if headers.get("grpc-status").is_some() {
+        return Err(status_error(headers)?.unwrap_or(Malformed::MissingMessage.into()));
+    }
+    if response.status != 200 {
+        return Err(grpc_http_status_error(response.status));
+    }
+    let content_type = headers.get("content-type").unwrap_or("");
+    if !is_grpc_binary(content_type) {
+        return Err(Malformed::NotGrpcContentType(crate::validate::quote(content_type)).into());
+    }
+    let frames = split_frames(response.body, limits)?;
+    if frames.trailers.is_some() {
+        return Err(Malformed::UnknownFrameFlags(FLAG_TRAILERS).into());
+    }
+    if let Some(error) = status_error(trailers)? {
+        return Err(error);
+    }
+    match frames.messages {
+        (None, _) => Err(Malformed::MissingMessage.into()),
+        (Some(message), 1) => Ok(message),
+        (Some(_), count) => Err(Malformed::TooManyMessages(count).into()),
+    }
+}
+
+/// [`http_status_error`], with the hint for a URL that is no gRPC server said for plain gRPC.
+fn grpc_http_status_error(status: u16) -> Error {
+    match (status, http_status_error(status)) {
+        (404 | 405 | 415, Error::Status { code, .. }) => Error::Status {
+            code,
+            message: format!(
+                "the server answered HTTP {status} without a gRPC status; this URL does not \
+                 answer plain gRPC (a gRPC-web gateway needs transport: \"fetch\")"
+            ),
+            retry_after: None,
+        },
+        (_, error) => error,
+    }
+}
+
+/// `application/grpc` or `application/grpc+proto`, with optional parameters.
+fn is_grpc_binary(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == GRPC_CONTENT_TYPE || essence == "application/grpc+proto"
 }
 
 /// `Ok(None)` for status 0, `Ok(Some(error))` for any other status, `Err` for an unreadable one.
@@ -419,3 +522,6 @@ fn percent_decode(value: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod grpc_tests;
