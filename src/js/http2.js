@@ -49,6 +49,18 @@ function pick(headers, names) {
   return text;
 }
 
+// The chunks of a body as one Uint8Array (no Buffer: Deno has none as a global).
+function join(chunks, total) {
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
+}
+
 // Why a session failed, in a few words (never a header value).
 function describe(error) {
   if (!(error instanceof Error)) return String(error);
@@ -198,8 +210,7 @@ export function http2Transport(serverUrl, options = {}) {
       });
       stream.on("end", () => {
         if (status === undefined) return; // closed without an answer: see "close"
-        const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
-        settle(undefined, [status, responseHeaders, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), trailers ?? ""]);
+        settle(undefined, [status, responseHeaders, join(chunks, total), trailers ?? ""]);
       });
       // The "close" that follows says what happened; the error, why (a refused connection …).
       let streamError;

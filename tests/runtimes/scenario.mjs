@@ -1,6 +1,7 @@
 // The scenario every runtime runs against the local server (tests/runtimes/run.mjs): create,
-// fromName + hydrate, list, update, info, delete, and one typed error. `pkg` is the package as
-// that runtime imported it; the result is plain JSON for the harness to check.
+// fromName + hydrate, list, update, info, delete, and one typed error, with the runtime's default
+// transport (node:http2 where the entry has it), then a listing over the other one (fetch). `pkg` is
+// the package as that runtime imported it; the result is plain JSON for the harness to check.
 export async function scenario(pkg, { serverUrl, tokenId, tokenSecret, name }) {
   const { Client, Secret, NotFoundError, ModalError } = pkg;
   const client = new Client({ serverUrl, tokenId, tokenSecret, timeoutMs: 20_000 });
@@ -23,8 +24,16 @@ export async function scenario(pkg, { serverUrl, tokenId, tokenSecret, name }) {
   } catch (e) {
     error = { notFound: e instanceof NotFoundError, modal: e instanceof ModalError, name: e.name, code: e.code };
   }
+  let viaFetch;
+  if (client.transport === "http2") {
+    const fetchClient = new Client({ serverUrl, tokenId, tokenSecret, timeoutMs: 20_000, transport: "fetch" });
+    viaFetch = Array.isArray(await Secret.objects.list({ client: fetchClient }));
+  }
+  await client.close();
   return {
     steps,
+    transport: client.transport,
+    viaFetch,
     objectId: secret.objectId,
     keys: secret.keys,
     listed,
