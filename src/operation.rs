@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use js_sys::{Array, Uint8Array};
-use modal_secrets_core::client::{Listing, Next, Operation, PageRequest, Response};
+use modal_secrets_core::client::{Listing, Next, Operation, Page, PageRequest, Response};
 use modal_secrets_core::grpc_web::RESPONSE_HEADERS;
 use modal_secrets_core::{Error, Malformed};
 use wasm_bindgen::prelude::*;
@@ -167,7 +167,10 @@ impl OpCore {
     pub fn finish(&mut self) -> Result<String, JsValue> {
         let mut outcome = self.op.finish().map_err(|e| to_js(&e))?;
         if let Some((listing, request)) = &self.listing {
-            let page = std::mem::take(&mut outcome.records);
+            let page = Page {
+                records: std::mem::take(&mut outcome.records),
+                bytes: outcome.page_bytes,
+            };
             outcome.records = listing
                 .borrow_mut()
                 .accept(request, page)

@@ -24,7 +24,7 @@ use crate::redact::Redacted;
 use crate::retry::RetryPolicy;
 use crate::validate;
 
-pub use listing::{LIST_PAGE_SIZE, Listing, PageRequest};
+pub use listing::{LIST_PAGE_BYTE_BUDGET, LIST_PAGE_SIZE, Listing, Page, PageRequest};
 pub use model::{EnvDict, SecretRecord, Source, Update, check_updates};
 pub use operation::{Action, Next, Operation, Outcome, Target};
 
@@ -334,9 +334,13 @@ impl Client {
         t: &impl Transport,
         page: &PageRequest,
         opts: CallOptions,
-    ) -> Result<Vec<SecretRecord>, Error> {
+    ) -> Result<Page, Error> {
         let action = Action::ListPage(page.clone());
-        Ok(self.run_new(t, None, action, opts).await?.records)
+        let outcome = self.run_new(t, None, action, opts).await?;
+        Ok(Page {
+            records: outcome.records,
+            bytes: outcome.page_bytes,
+        })
     }
 }
 

@@ -254,6 +254,23 @@ pub enum Error {
     /// The caller's `AbortSignal` fired.
     #[error("the call was aborted")]
     Aborted,
+    /// The server answered with a redirect (HTTP 3xx), which is never followed: the token and the
+    /// values go only to the configured server. `to` is the target's origin, when it is known (a
+    /// browser hides it).
+    #[error("{}", redirect_text(*.status, .to.as_deref()))]
+    Redirect { status: u16, to: Option<String> },
+}
+
+fn redirect_text(status: u16, to: Option<&str>) -> String {
+    let answered = match status {
+        0 => "the server answered with a redirect (this runtime hides its target)".to_owned(),
+        _ => format!("the server answered HTTP {status}, a redirect"),
+    };
+    let target = to.map_or(String::new(), |origin| format!(" to {origin}"));
+    format!(
+        "{answered}{target}; redirects are never followed, so the token goes only to the \
+         configured server URL: set the URL the redirect points to, if it is trusted"
+    )
 }
 
 fn status_text(code: Code, message: &str) -> String {
@@ -275,7 +292,7 @@ impl Error {
             Error::Status { code, .. } => *code,
             Error::InvalidInput(_) | Error::Config(_) => Code::InvalidArgument,
             Error::Malformed(_) => Code::Internal,
-            Error::Connection(_) => Code::Unavailable,
+            Error::Connection(_) | Error::Redirect { .. } => Code::Unavailable,
             Error::Timeout(_) => Code::DeadlineExceeded,
             Error::Aborted => Code::Cancelled,
         }
@@ -286,7 +303,7 @@ impl Error {
             Error::Status { code, .. } => ErrorKind::for_code(*code),
             Error::InvalidInput(_) | Error::Config(_) => ErrorKind::Invalid,
             Error::Malformed(_) => ErrorKind::Internal,
-            Error::Connection(_) => ErrorKind::Connection,
+            Error::Connection(_) | Error::Redirect { .. } => ErrorKind::Connection,
             Error::Timeout(_) | Error::Aborted => ErrorKind::Timeout,
         }
     }
@@ -306,6 +323,43 @@ impl Error {
         match self {
             Error::Status { retry_after, .. } => *retry_after,
             _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// This error with every text that came from the server (a status message, a content type, a
+    /// redirect's target, a transport's description) cleared of `secrets`: see
+    /// [`crate::redact::redact_text`].
+    pub fn redact(self, secrets: &[&str]) -> Error {
+        let clean = |text: String| crate::redact::redact_text(&text, secrets);
+        match self {
+            Error::Status {
+                code,
+                message,
+                retry_after,
+            } => Error::Status {
+                code,
+                message: clean(message),
+                retry_after,
+            },
+            Error::InvalidInput(text) => Error::InvalidInput(clean(text)),
+            Error::Config(text) => Error::Config(clean(text)),
+            Error::Connection(text) => Error::Connection(clean(text)),
+            Error::Redirect { status, to } => Error::Redirect {
+                status,
+                to: to.map(clean),
+            },
+            Error::Malformed(malformed) => Error::Malformed(match malformed {
+                Malformed::WrongContentType(text) => Malformed::WrongContentType(clean(text)),
+                Malformed::BadStatus(text) => Malformed::BadStatus(clean(text)),
+                Malformed::BadMessage { message, reason } => Malformed::BadMessage {
+                    message,
+                    reason: clean(reason),
+                },
+                other => other,
+            }),
+            other @ (Error::Timeout(_) | Error::Aborted) => other,
         }
     }
 }
@@ -398,6 +452,15 @@ mod tests {
                 false,
             ),
             (Error::Aborted, Code::Cancelled, ErrorKind::Timeout, false),
+            (
+                Error::Redirect {
+                    status: 302,
+                    to: Some("\"https://login.example\"".into()),
+                },
+                Code::Unavailable,
+                ErrorKind::Connection,
+                false,
+            ),
         ];
         for (err, code, kind, retryable) in cases {
             assert_eq!(

@@ -151,7 +151,7 @@ fn seconds_text(d: Duration) -> String {
 /// trailers-only answers and HTTP/2 trailers alike), newline-separated: a transport may hand over
 /// only these.
 pub const RESPONSE_HEADERS: &str =
-    "content-type\ngrpc-status\ngrpc-message\ngrpc-status-details-bin\nx-modal-warning";
+    "content-type\ngrpc-status\ngrpc-message\ngrpc-status-details-bin\nx-modal-warning\nlocation";
 
 /// An HTTP response as the transport received it. Header names may be in any case; a header that
 /// occurs several times appears several times.
@@ -195,6 +195,9 @@ fn decode_outcome<'a>(
     limits: Limits,
     warnings: &mut Vec<String>,
 ) -> Result<&'a [u8], Error> {
+    if let Some(error) = redirect_error(response.status, headers) {
+        return Err(error);
+    }
     // Trailers-only: the status is in the headers and the body is to be ignored. An OK status there
     // leaves nothing to read.
     if headers.get("grpc-status").is_some() {
@@ -247,6 +250,10 @@ fn decode_grpc_outcome<'a>(
     trailers: &Metadata<'_>,
     limits: Limits,
 ) -> Result<&'a [u8], Error> {
+    // The same refusal as gRPC-web's: HTTP/2 is never told to follow one either.
+    if let Some(error) = redirect_error(response.status, headers) {
+        return Err(error);
+    }
     if headers.get("grpc-status").is_some() {
         return Err(status_error(headers)?.unwrap_or(Malformed::MissingMessage.into()));
     }
@@ -368,6 +375,45 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     }
     // Leftover bits must be zero, as a canonical encoder leaves them.
     (acc & ((1 << bits) - 1) == 0).then_some(out)
+}
+
+/// A redirect is an answer of its own, never followed (the transports ask for that: fetch with
+/// `redirect: "manual"`). HTTP 3xx, or 0: the opaque redirect a browser's fetch gives instead.
+fn redirect_error(status: u16, headers: &Metadata<'_>) -> Option<Error> {
+    if status != 0 && !(300..=399).contains(&status) {
+        return None;
+    }
+    Some(Error::Redirect {
+        status,
+        to: headers.get("location").map(redirect_target),
+    })
+}
+
+/// Where a `location` points, said without its path, query or credentials: the quoted origin
+/// (`"https://login.example.com"`), or that it stays on the same server.
+pub fn redirect_target(location: &str) -> String {
+    let location = location.trim();
+    let is_scheme = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    };
+    let (scheme, rest) = match location.split_once("://") {
+        Some((scheme, rest)) if is_scheme(scheme) => (Some(scheme), rest),
+        _ => match location.strip_prefix("//") {
+            Some(rest) => (None, rest),
+            None => return "another path of the same server".to_owned(),
+        },
+    };
+    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or("");
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let origin = match scheme {
+        Some(scheme) => format!("{}://{host}", scheme.to_ascii_lowercase()),
+        None => format!("//{host}"),
+    };
+    crate::validate::quote(&origin)
 }
 
 /// gRPC's mapping of HTTP statuses for answers that carry no `grpc-status`.

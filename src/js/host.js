@@ -119,7 +119,9 @@ async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBodyBytes
     const requestHeaders = {}; // the names are distinct
     const parts = headers.split("\n");
     for (let i = 0; i + 1 < parts.length; i += 2) requestHeaders[parts[i]] = parts[i + 1];
-    const init = { method: "POST", headers: requestHeaders, body };
+    // Never follow a redirect: the token and the values go only to the configured server. A 3xx
+    // (an opaque redirect, status 0, in browsers) is reported as the answer, and Rust refuses it.
+    const init = { method: "POST", headers: requestHeaders, body, redirect: "manual" };
     if (controller) init.signal = controller.signal;
     const response = await doFetch(url, init);
     const bytes = await readBody(response, maxBodyBytes);

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { createServer as createHttp2Server } from "node:http2";
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
@@ -48,6 +49,45 @@ const appOrigin = `http://127.0.0.1:${staticServer.address().port}`;
 after(() => staticServer.close());
 
 const server = await startServer({ allowOrigins: [appOrigin] });
+
+// Issue 14: no runtime follows a redirect. The redirector answers every POST with the next of the
+// five redirect statuses, pointing at the trap (another origin); whatever reaches the trap is a leak.
+// It answers CORS for the Chromium app, so the browser gets as far as the redirect itself.
+const REDIRECTS = [301, 302, 303, 307, 308];
+const redirected = [];
+const trapped = [];
+const trap = createServer((req, res) => {
+  trapped.push(`${req.method} ${req.url}`);
+  res.writeHead(200).end("trapped");
+});
+await new Promise((resolve) => trap.listen(0, "127.0.0.1", resolve));
+const trapOrigin = `http://127.0.0.1:${trap.address().port}`;
+after(() => trap.close());
+const redirect = (req, res) => {
+  const cors = { "access-control-allow-origin": "*", "access-control-allow-headers": "*", "access-control-allow-methods": "POST" };
+  if (req.method === "OPTIONS") return res.writeHead(204, cors).end();
+  const code = REDIRECTS[redirected.length % REDIRECTS.length];
+  redirected.push(code);
+  req.resume();
+  res.writeHead(code, { ...cors, location: `${trapOrigin}/modal.client.ModalClient/SecretGetOrCreate?from=redirect` }).end();
+};
+// HTTP/1.1 for fetch, h2c for the node:http2 transport (Node's, Deno's and Bun's default), on one
+// port: a connection opening with HTTP/2's preface goes to the h2c server.
+const redirectH1 = createServer(redirect);
+const redirectH2 = createHttp2Server(redirect);
+const redirector = createNetServer((socket) => {
+  socket.on("error", () => {});
+  const sniff = () => {
+    const head = socket.read(3);
+    if (head === null) return socket.once("readable", sniff);
+    socket.unshift(head);
+    (head.toString("latin1") === "PRI" ? redirectH2 : redirectH1).emit("connection", socket);
+  };
+  socket.once("readable", sniff);
+});
+await new Promise((resolve) => redirector.listen(0, "127.0.0.1", resolve));
+const redirectUrl = `http://127.0.0.1:${redirector.address().port}`;
+after(() => redirector.close());
 let tarball;
 
 before(() => {
@@ -68,7 +108,7 @@ function project(name) {
 /** The scenario's arguments for one runtime: its own workspace, so runs cannot disturb each other. */
 function args(runtime) {
   const token = server.token(`rt-${runtime}`);
-  return { serverUrl: server.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, name: `s-${runtime}` };
+  return { serverUrl: server.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, name: `s-${runtime}`, redirectUrl };
 }
 
 /** What every runtime must report. */
@@ -84,6 +124,19 @@ function check(result, runtime) {
   assert.deepEqual(result.info, { name: `s-${runtime}`, createdAt: true, environmentName: "main" });
   assert.deepEqual(result.error, { notFound: true, modal: true, name: "NotFoundError", code: "NOT_FOUND" });
   assert.deepEqual(result.parsed, { X: "z" });
+  // Each of the five redirect statuses: a ConnectionError, not retried, naming where it pointed
+  // (Chromium hides that: an opaque redirect); nothing ever reached the trap.
+  assert.equal(result.redirects.length, REDIRECTS.length);
+  for (const r of result.redirects) {
+    assert.equal(r.name, "ConnectionError", r.message);
+    assert.equal(r.retryable, false);
+    if (runtime === "chromium") assert.match(r.message, /a redirect \(this runtime hides its target\); redirects are never followed/);
+    else assert.match(r.message, new RegExp(`HTTP 3\\d\\d, a redirect to "${trapOrigin}"; redirects are never followed`));
+  }
+  if (runtime !== "chromium") {
+    assert.deepEqual(result.redirects.map((r) => Number(/HTTP (\d+)/.exec(r.message)[1])).sort(), [...REDIRECTS].sort());
+  }
+  assert.deepEqual(trapped, []);
 }
 
 const MAIN = (importLine, entryExpr, argsJson) => `${importLine}

@@ -1,8 +1,9 @@
 // The scenario every runtime runs against the local server (tests/runtimes/run.mjs): create,
-// fromName + hydrate, list, update, info, delete, and one typed error, with the runtime's default
-// transport (node:http2 where the entry has it), then a listing over the other one (fetch). `pkg` is
-// the package as that runtime imported it; the result is plain JSON for the harness to check.
-export async function scenario(pkg, { serverUrl, tokenId, tokenSecret, name }) {
+// fromName + hydrate, list, update, info, delete, one typed error, and five refused redirects, with
+// the runtime's default transport (node:http2 where the entry has it), then a listing over the
+// other one (fetch). `pkg` is the package as that runtime imported it; the result is plain JSON for
+// the harness to check.
+export async function scenario(pkg, { serverUrl, tokenId, tokenSecret, name, redirectUrl }) {
   const { Client, Secret, NotFoundError, ModalError } = pkg;
   const client = new Client({ serverUrl, tokenId, tokenSecret, timeoutMs: 20_000 });
   const steps = [];
@@ -24,6 +25,17 @@ export async function scenario(pkg, { serverUrl, tokenId, tokenSecret, name }) {
   } catch (e) {
     error = { notFound: e instanceof NotFoundError, modal: e instanceof ModalError, name: e.name, code: e.code };
   }
+  // A server that redirects (to another origin): five calls, each refused, none followed.
+  const redirecting = new Client({ serverUrl: redirectUrl, tokenId, tokenSecret, timeoutMs: 20_000 });
+  const redirects = [];
+  for (let i = 0; i < 5; i++) {
+    try {
+      await Secret.objects.create(name, { A: "1" }, { client: redirecting });
+      redirects.push({ name: "no error" });
+    } catch (e) {
+      redirects.push({ name: e.name, retryable: e.retryable, message: e.message });
+    }
+  }
   let viaFetch;
   if (client.transport === "http2") {
     const fetchClient = new Client({ serverUrl, tokenId, tokenSecret, timeoutMs: 20_000, transport: "fetch" });
@@ -31,6 +43,7 @@ export async function scenario(pkg, { serverUrl, tokenId, tokenSecret, name }) {
   }
   await client.close();
   return {
+    redirects,
     steps,
     transport: client.transport,
     viaFetch,

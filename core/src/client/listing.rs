@@ -1,6 +1,7 @@
 //! `Secret.objects.list`, a page at a time, as Modal's clients page: 100 per request (fewer when
 //! `max_objects` is nearly reached), the next page asking for secrets created strictly before the
-//! last one seen, and done when a page comes back short or the limit is reached.
+//! last one seen, and done when a page comes back short (and small: see [`LIST_PAGE_BYTE_BUDGET`])
+//! or the limit is reached.
 //!
 //! The listing is sans-I/O: [`Listing::next_request`] says what to ask, [`Listing::accept`] takes the
 //! answer. The caller sends the request (with [`super::Client::list_page`]) between the two, so no
@@ -12,6 +13,21 @@ use super::SecretRecord;
 
 /// Secrets asked for per request (Modal's clients use 100).
 pub const LIST_PAGE_SIZE: i32 = 100;
+
+/// The most bytes a server should put in one page of a listing. modal-secrets-server stops adding
+/// secrets to a page before it passes this (and no one secret's record can come near it), so that a
+/// page always fits a client's answer limit whatever `max_objects` asks. A short page of at least
+/// half this size may have been cut for its size rather than because the listing ended, so the
+/// client asks for the next one; a smaller short page ends the listing, as in Modal's clients.
+pub const LIST_PAGE_BYTE_BUDGET: usize = 1 << 20;
+
+/// One page of a listing as it came back.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Page {
+    pub records: Vec<SecretRecord>,
+    /// The size of the answer's message.
+    pub bytes: usize,
+}
 
 /// What the next request of a listing asks for.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,10 +105,15 @@ impl Listing {
     pub fn accept(
         &mut self,
         request: &PageRequest,
-        mut page: Vec<SecretRecord>,
+        page: Page,
     ) -> Result<Vec<SecretRecord>, Error> {
+        let Page {
+            records: mut page,
+            bytes,
+        } = page;
         let asked = usize::try_from(request.max_objects).unwrap_or(0);
-        let short = page.len() < asked;
+        let cut_for_size = bytes >= LIST_PAGE_BYTE_BUDGET / 2;
+        let short = page.len() < asked && !cut_for_size;
         if let Some(limit) = self.limit {
             let left = usize::try_from(limit.saturating_sub(self.returned)).unwrap_or(usize::MAX);
             page.truncate(left);

@@ -23,6 +23,7 @@ use super::{
 use crate::error::{Code, Error};
 use crate::grpc_web::{self, CallMeta, HttpResponse, Protocol, RequestHeaders};
 use crate::proto::{self, ObjectCreationType};
+use crate::redact::redact_text;
 use crate::retry::{CallState, Decision};
 use crate::validate;
 
@@ -74,8 +75,9 @@ pub struct Outcome {
     pub info: Option<SecretRecord>,
     /// `Update`: the key names after the update.
     pub keys: Option<Vec<String>>,
-    /// `ListPage`: the page.
+    /// `ListPage`: the page, and the size of its message.
     pub records: Vec<SecretRecord>,
+    pub page_bytes: usize,
     /// `Delete`: whether a secret was deleted.
     pub deleted: bool,
 }
@@ -195,14 +197,16 @@ impl Operation {
         sent: Result<Response, Error>,
         warn: &mut dyn FnMut(&str),
     ) {
-        match self.exchange.settle(client, now, sent, warn) {
+        let secrets = call_secrets(client, &self.action, self.hydrating.as_ref());
+        let mut redacted_warn = |warning: &str| warn(&redact_text(warning, &secrets));
+        match self.exchange.settle(client, now, sent, &mut redacted_warn) {
             Settled::Reply(bytes) => {
                 if let Err(error) = self.on_reply(client, &bytes) {
-                    self.fail(error);
+                    self.fail(client, error);
                 }
             }
             Settled::Wait(wait) => self.wait = Some(wait),
-            Settled::Fail(error) => self.fail(error),
+            Settled::Fail(error) => self.fail(client, error),
         }
     }
 
@@ -222,7 +226,9 @@ impl Operation {
         }
     }
 
-    fn fail(&mut self, error: Error) {
+    /// Ends the operation with `error`, cleared of this call's secrets (a server may echo them).
+    fn fail(&mut self, client: &Client, error: Error) {
+        let error = error.redact(&call_secrets(client, &self.action, self.hydrating.as_ref()));
         let missing = self.hydrating.is_some() && error.code() == Code::NotFound;
         if missing
             && matches!(
@@ -285,6 +291,7 @@ impl Operation {
             }
             Action::ListPage(_) => {
                 let response: proto::SecretListResponse = grpc_web::decode_message(bytes)?;
+                self.outcome.page_bytes = bytes.len();
                 self.outcome.records = response
                     .items
                     .into_iter()
@@ -376,6 +383,28 @@ impl Operation {
             retries: 0,
         };
     }
+}
+
+/// What no text from the server may repeat: the token secret and every value this operation sends.
+fn call_secrets<'a>(
+    client: &'a Client,
+    action: &'a Action,
+    hydrating: Option<&'a Source>,
+) -> Vec<&'a str> {
+    let mut secrets = vec![client.token_secret.expose().as_str()];
+    let mut values = |dict: &'a EnvDict| secrets.extend(dict.pairs().map(|(_, value)| value));
+    if let Some(Source::Dict(dict)) = hydrating {
+        values(dict);
+    }
+    match action {
+        Action::Create { env_dict, .. } => values(env_dict),
+        Action::Update(updates) => {
+            let sent = updates.iter().filter_map(|u| u.value.as_ref());
+            secrets.extend(sent.map(|value| value.expose().as_str()));
+        }
+        _ => {}
+    }
+    secrets
 }
 
 /// The request of hydrating `source`.

@@ -760,3 +760,74 @@ fn over_grpc_a_call_sends_te_trailers_and_reads_the_status_from_the_trailers() {
         "{error}"
     );
 }
+
+#[test]
+fn a_short_page_cut_for_its_size_does_not_end_a_listing() {
+    let big = |range: std::ops::Range<usize>| {
+        let items = range.map(|i| {
+            let mut it = item(i, 10_000.0 - i as f64);
+            it.metadata.as_mut().unwrap().keys = vec!["K".repeat(100); 60];
+            it
+        });
+        ok(&SecretListResponse {
+            items: items.collect(),
+            environment_name: "main".into(),
+        })
+    };
+    // 90 secrets of ~6 KB: a page of ~550 KB, short of the 100 asked, then the last 20.
+    let t = Script::new([Step::Answer(big(0..90)), Step::Answer(big(90..110))]);
+    let mut listing = Listing::new(None, None, None).unwrap();
+    let all = list_all(&mut listing, &t).unwrap();
+    assert_eq!(all.len(), 110);
+    assert_eq!(t.sent.borrow().len(), 2);
+    // A small short page still ends it, with one request.
+    let t = Script::new([Step::Answer(page(0..90))]);
+    let mut listing = Listing::new(None, None, None).unwrap();
+    assert_eq!(list_all(&mut listing, &t).unwrap().len(), 90);
+}
+
+#[test]
+fn server_text_never_repeats_the_token_secret_or_a_value_sent() {
+    let echo = |message: &str, warning: &str| Response {
+        status: 200,
+        headers: vec![
+            ("content-type".into(), "application/grpc-web+proto".into()),
+            ("grpc-status".into(), "7".into()),
+            ("grpc-message".into(), message.into()),
+            ("x-modal-warning".into(), warning.into()),
+        ],
+        body: Vec::new(),
+        trailers: Vec::new(),
+    };
+    let c = client();
+    let t = Script::new([Step::Answer(echo(
+        "token as-topsecret, value swordfish-1, short v=ab",
+        "saw%20swordfish-1",
+    ))]);
+    let values =
+        EnvDict::new([("A", "swordfish-1"), ("B", "ab")].map(|(k, v)| (k.into(), v.into())))
+            .unwrap();
+    let error = run(c.create(&t, "db", &values, false, None, opts())).unwrap_err();
+    let text = error.to_string();
+    assert_eq!(text, "token ***, value ***, short v=***");
+    assert_eq!(t.warnings.borrow().as_slice(), ["saw ***"]);
+
+    // Updates: the values set are hidden; the kept parts of the message stay.
+    let t = Script::new([Step::Answer(echo("no: hunter22 for K", ""))]);
+    let updates = vec![Update {
+        key: "K".into(),
+        value: Some(Redacted::new("hunter22".into())),
+    }];
+    let error = run(c.update(&t, "st-1", &updates, opts())).unwrap_err();
+    assert_eq!(error.to_string(), "no: *** for K");
+
+    // A content type that echoes the token is hidden too.
+    let t = Script::new([Step::Answer(Response {
+        status: 200,
+        headers: vec![("content-type".into(), "text/as-topsecret".into())],
+        body: Vec::new(),
+        trailers: Vec::new(),
+    })]);
+    let error = run(c.lookup(&t, "db", None, &[], opts())).unwrap_err();
+    assert!(!error.to_string().contains("topsecret"), "{error}");
+}

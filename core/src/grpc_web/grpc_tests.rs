@@ -283,6 +283,27 @@ fn http_statuses_without_grpc_status_map_as_grpc_says() {
 }
 
 #[test]
+fn a_redirect_is_the_same_refusal_as_for_grpc_web() {
+    for status in [301, 302, 303, 307, 308] {
+        let headers = pairs(&[("location", "https://login.example.com/x?token=1")]);
+        let grpc = decode(status, &headers, b"", &[]).outcome.unwrap_err();
+        let web = decode_response(
+            &HttpResponse {
+                status,
+                headers: &headers,
+                body: b"",
+            },
+            Limits::default(),
+        )
+        .outcome
+        .unwrap_err();
+        assert_eq!(grpc, web);
+        assert!(matches!(grpc, Error::Redirect { .. }), "{grpc:?}");
+        assert!(!grpc.retryable());
+    }
+}
+
+#[test]
 fn statuses_in_trailers_map_to_their_kinds() {
     let headers = grpc_headers();
     for number in 1..=16 {

@@ -677,3 +677,62 @@ fn base64_decoding_refuses_what_is_not_base64() {
         assert_eq!(super::base64_decode(bad), None, "{bad:?}");
     }
 }
+
+#[test]
+fn a_redirect_is_an_error_naming_its_status_and_origin_never_its_path() {
+    for status in [300, 301, 302, 303, 307, 308, 399] {
+        let headers = vec![(
+            "Location".to_owned(),
+            "https://user:pw@login.example.com:8443/sign-in?token=as-x#f".to_owned(),
+        )];
+        let error = decode(status, &headers, b"").outcome.unwrap_err();
+        assert_eq!(
+            error,
+            Error::Redirect {
+                status,
+                to: Some("\"https://login.example.com:8443\"".into())
+            }
+        );
+        assert_eq!(error.kind(), ErrorKind::Connection);
+        assert!(!error.retryable());
+        let text = error.to_string();
+        assert!(text.contains(&format!("HTTP {status}")), "{text}");
+        assert!(text.contains("https://login.example.com:8443"), "{text}");
+        for hidden in ["sign-in", "token=", "as-x", "user", "pw@"] {
+            assert!(!text.contains(hidden), "{text}");
+        }
+    }
+    // A redirect wins over a gRPC status in its headers: it is never read as an answer.
+    let headers = with(grpc_headers(), "grpc-status", "0");
+    assert!(matches!(
+        decode(302, &headers, b"").outcome,
+        Err(Error::Redirect {
+            status: 302,
+            to: None
+        })
+    ));
+    // The opaque redirect a browser's fetch gives (status 0) hides where it goes.
+    let error = decode(0, &[], b"").outcome.unwrap_err();
+    assert!(error.to_string().contains("hides its target"), "{error}");
+}
+
+#[test]
+fn a_redirect_target_is_said_as_an_origin() {
+    let cases = [
+        ("HTTP://Evil.example/x", "\"http://Evil.example\""),
+        ("//cdn.example:99/p?q", "\"//cdn.example:99\""),
+        ("/login", "another path of the same server"),
+        ("login?next=/", "another path of the same server"),
+        ("", "another path of the same server"),
+        ("https://a@b@host.example\\x", "\"https://host.example\""),
+        (
+            "https://host\u{7}.example/",
+            "\"https://host\\u{7}.example\"",
+        ),
+    ];
+    for (location, said) in cases {
+        assert_eq!(redirect_target(location), said, "{location:?}");
+    }
+    let long = format!("https://{}/", "a".repeat(5000));
+    assert!(redirect_target(&long).len() < 300);
+}
