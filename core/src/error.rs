@@ -352,6 +352,7 @@ impl Error {
             },
             Error::Malformed(malformed) => Error::Malformed(match malformed {
                 Malformed::WrongContentType(text) => Malformed::WrongContentType(clean(text)),
+                Malformed::NotGrpcContentType(text) => Malformed::NotGrpcContentType(clean(text)),
                 Malformed::BadStatus(text) => Malformed::BadStatus(clean(text)),
                 Malformed::BadMessage { message, reason } => Malformed::BadMessage {
                     message,

@@ -830,4 +830,16 @@ fn server_text_never_repeats_the_token_secret_or_a_value_sent() {
     })]);
     let error = run(c.lookup(&t, "db", None, &[], opts())).unwrap_err();
     assert!(!error.to_string().contains("topsecret"), "{error}");
+    // And to a gRPC client (its own message for a wrong content type).
+    let t = Script::new([Step::Answer(Response {
+        status: 200,
+        headers: vec![("content-type".into(), "text/as-topsecret".into())],
+        ..Response::default()
+    })]);
+    let error = run(grpc_client().lookup(&t, "db", None, &[], opts())).unwrap_err();
+    assert!(
+        error.to_string().contains("not application/grpc"),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("topsecret"), "{error}");
 }
