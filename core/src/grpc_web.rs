@@ -20,6 +20,8 @@ use crate::retry::retry_after_from_secs;
 /// The content type the package sends and expects back.
 pub const CONTENT_TYPE: &str = "application/grpc-web+proto";
 
+const CONTENT_TYPE_BASE: &str = "application/grpc-web";
+
 /// The content type of plain gRPC (HTTP/2 with trailers).
 pub const GRPC_CONTENT_TYPE: &str = "application/grpc";
 
@@ -172,9 +174,29 @@ pub struct Decoded<'a> {
 
 /// Reads a unary gRPC-web response.
 pub fn decode_response<'a>(response: &HttpResponse<'a>, limits: Limits) -> Decoded<'a> {
+    decode(response, None, limits)
+}
+
+/// Reads a unary plain-gRPC response (HTTP/2): `trailers` are the HTTP/2 trailers, empty when the
+/// answer had none (a trailers-only answer carries its status in `response.headers`). The body is
+/// data frames only: a trailer frame there is a gRPC-web answer, not a gRPC one.
+pub fn decode_grpc_response<'a>(
+    response: &HttpResponse<'a>,
+    trailers: &[(String, String)],
+    limits: Limits,
+) -> Decoded<'a> {
+    decode(response, Some(trailers), limits)
+}
+
+/// Both protocols in one body (one copy in the wasm): `http2_trailers` is `None` for gRPC-web.
+fn decode<'a>(
+    response: &HttpResponse<'a>,
+    http2_trailers: Option<&[(String, String)]>,
+    limits: Limits,
+) -> Decoded<'a> {
     let headers = Metadata::from_pairs(response.headers);
     let mut warnings = headers.warnings();
-    let outcome = decode_outcome(response, &headers, limits, &mut warnings);
+    let outcome = decode_outcome(response, &headers, http2_trailers, limits, &mut warnings);
     Decoded { outcome, warnings }
 }
 
@@ -192,9 +214,11 @@ pub fn decode_message<M: Message + Default>(bytes: &[u8]) -> Result<M, Error> {
 fn decode_outcome<'a>(
     response: &HttpResponse<'a>,
     headers: &Metadata<'_>,
+    http2_trailers: Option<&[(String, String)]>,
     limits: Limits,
     warnings: &mut Vec<String>,
 ) -> Result<&'a [u8], Error> {
+    let grpc = http2_trailers.is_some();
     if let Some(error) = redirect_error(response.status, headers) {
         return Err(error);
     }
@@ -204,16 +228,29 @@ fn decode_outcome<'a>(
         return Err(status_error(headers)?.unwrap_or(Malformed::MissingMessage.into()));
     }
     if response.status != 200 {
-        return Err(http_status_error(response.status));
+        return Err(http_status_error(response.status, grpc));
     }
     let content_type = headers.get("content-type").unwrap_or("");
-    if !is_grpc_web_binary(content_type) {
-        return Err(Malformed::WrongContentType(crate::validate::quote(content_type)).into());
+    if !is_binary(content_type, grpc) {
+        let quoted = crate::validate::quote(content_type);
+        return Err(if grpc {
+            Malformed::NotGrpcContentType(quoted)
+        } else {
+            Malformed::WrongContentType(quoted)
+        }
+        .into());
     }
     let frames = split_frames(response.body, limits)?;
-    let trailer_bytes = frames.trailers.ok_or(Malformed::MissingStatus)?;
-    let trailer_text = std::str::from_utf8(trailer_bytes).map_err(|_| Malformed::BadTrailers)?;
-    let trailers = Metadata::parse_block(trailer_text)?;
+    let trailers = match http2_trailers {
+        Some(pairs) if frames.trailers.is_none() => Metadata::from_pairs(pairs),
+        Some(_) => return Err(Malformed::UnknownFrameFlags(FLAG_TRAILERS).into()),
+        None => {
+            let trailer_bytes = frames.trailers.ok_or(Malformed::MissingStatus)?;
+            let trailer_text =
+                std::str::from_utf8(trailer_bytes).map_err(|_| Malformed::BadTrailers)?;
+            Metadata::parse_block(trailer_text)?
+        }
+    };
     warnings.extend(trailers.warnings());
     if trailers.get("grpc-status").is_none() {
         return Err(Malformed::MissingStatus.into());
@@ -226,82 +263,6 @@ fn decode_outcome<'a>(
         (Some(message), 1) => Ok(message),
         (Some(_), count) => Err(Malformed::TooManyMessages(count).into()),
     }
-}
-
-/// Reads a unary plain-gRPC response (HTTP/2): `trailers` are the HTTP/2 trailers, empty when the
-/// answer had none (a trailers-only answer carries its status in `response.headers`). The body is
-/// data frames only: a trailer frame there is a gRPC-web answer, not a gRPC one.
-pub fn decode_grpc_response<'a>(
-    response: &HttpResponse<'a>,
-    trailers: &[(String, String)],
-    limits: Limits,
-) -> Decoded<'a> {
-    let headers = Metadata::from_pairs(response.headers);
-    let trailers = Metadata::from_pairs(trailers);
-    let mut warnings = headers.warnings();
-    warnings.extend(trailers.warnings());
-    let outcome = decode_grpc_outcome(response, &headers, &trailers, limits);
-    Decoded { outcome, warnings }
-}
-
-fn decode_grpc_outcome<'a>(
-    response: &HttpResponse<'a>,
-    headers: &Metadata<'_>,
-    trailers: &Metadata<'_>,
-    limits: Limits,
-) -> Result<&'a [u8], Error> {
-    // The same refusal as gRPC-web's: HTTP/2 is never told to follow one either.
-    if let Some(error) = redirect_error(response.status, headers) {
-        return Err(error);
-    }
-    if headers.get("grpc-status").is_some() {
-        return Err(status_error(headers)?.unwrap_or(Malformed::MissingMessage.into()));
-    }
-    if response.status != 200 {
-        return Err(grpc_http_status_error(response.status));
-    }
-    let content_type = headers.get("content-type").unwrap_or("");
-    if !is_grpc_binary(content_type) {
-        return Err(Malformed::NotGrpcContentType(crate::validate::quote(content_type)).into());
-    }
-    let frames = split_frames(response.body, limits)?;
-    if frames.trailers.is_some() {
-        return Err(Malformed::UnknownFrameFlags(FLAG_TRAILERS).into());
-    }
-    if let Some(error) = status_error(trailers)? {
-        return Err(error);
-    }
-    match frames.messages {
-        (None, _) => Err(Malformed::MissingMessage.into()),
-        (Some(message), 1) => Ok(message),
-        (Some(_), count) => Err(Malformed::TooManyMessages(count).into()),
-    }
-}
-
-/// [`http_status_error`], with the hint for a URL that is no gRPC server said for plain gRPC.
-fn grpc_http_status_error(status: u16) -> Error {
-    match (status, http_status_error(status)) {
-        (404 | 405 | 415, Error::Status { code, .. }) => Error::Status {
-            code,
-            message: format!(
-                "the server answered HTTP {status} without a gRPC status; this URL does not \
-                 answer plain gRPC (a gRPC-web gateway needs transport: \"fetch\")"
-            ),
-            retry_after: None,
-        },
-        (_, error) => error,
-    }
-}
-
-/// `application/grpc` or `application/grpc+proto`, with optional parameters.
-fn is_grpc_binary(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == GRPC_CONTENT_TYPE || essence == "application/grpc+proto"
 }
 
 /// `Ok(None)` for status 0, `Ok(Some(error))` for any other status, `Err` for an unreadable one.
@@ -417,7 +378,8 @@ pub fn redirect_target(location: &str) -> String {
 }
 
 /// gRPC's mapping of HTTP statuses for answers that carry no `grpc-status`.
-fn http_status_error(status: u16) -> Error {
+/// `grpc`: the client spoke plain gRPC (the hint differs).
+fn http_status_error(status: u16, grpc: bool) -> Error {
     let code = match status {
         400 => Code::Internal,
         401 => Code::Unauthenticated,
@@ -427,6 +389,9 @@ fn http_status_error(status: u16) -> Error {
         _ => Code::Unknown,
     };
     let hint = match status {
+        404 | 405 | 415 if grpc => {
+            "; this URL does not answer plain gRPC (a gRPC-web gateway needs transport: \"fetch\")"
+        }
         404 | 405 | 415 => {
             "; this URL does not answer gRPC-web (Modal's own API needs a modal-secrets-server \
              gateway in front of it)"
@@ -440,16 +405,22 @@ fn http_status_error(status: u16) -> Error {
     }
 }
 
-/// `application/grpc-web` or `application/grpc-web+proto`, with optional parameters. The base64
-/// `-text` variant is refused: this client never asks for it.
-fn is_grpc_web_binary(content_type: &str) -> bool {
+/// `application/grpc-web` (`application/grpc` when `grpc`), optionally `+proto`, with optional
+/// parameters. The base64 `-text` variant is refused: this client never asks for it.
+fn is_binary(content_type: &str, grpc: bool) -> bool {
     let essence = content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    essence == "application/grpc-web" || essence == "application/grpc-web+proto"
+    let essence = essence.strip_suffix("+proto").unwrap_or(&essence);
+    essence
+        == if grpc {
+            GRPC_CONTENT_TYPE
+        } else {
+            CONTENT_TYPE_BASE
+        }
 }
 
 struct Frames<'a> {
