@@ -64,7 +64,7 @@ node_modules/.bin/esbuild "$out/cli.js" --bundle --platform=node --format=cjs --
 # write-package.mjs for which entry serves which runtime).
 node_modules/.bin/esbuild "$out"/{browser,workerd,deno,bun,slim}.js --bundle --splitting \
   --format=esm --minify --keep-names --target=es2022 --supported:import-source=true --log-level=warning --log-override:duplicate-object-key=silent \
-  --external:./modal_secrets_bg.wasm --chunk-names='shared-[hash]' --outdir="$pkg"
+  --external:./modal_secrets_bg.wasm --external:node:http2 --chunk-names='shared-[hash]' --outdir="$pkg"
 cp "$out/modal_secrets_bg.wasm" "$pkg/"
 cp src/js/index.d.ts "$pkg/index.d.ts"
 node scripts/write-package.mjs "$pkg"

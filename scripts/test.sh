@@ -38,10 +38,16 @@ cargo test --workspace
 step "Soak: 64 clients mixing every method for 60 s against the server binary (server/tests/soak.rs)"
 SOAK_SECONDS=60 cargo test -p modal-secrets-server --test soak -- --ignored --nocapture
 
-step "Node tests (the built package)"
+step "Node tests (the built package; Node's default transport, gRPC over node:http2)"
 node --test --test-reporter=spec tests/node/
 node --test --test-reporter=spec tests/browser/
 node --test --test-reporter=spec tests/cli/ # the modal-secrets CLI, and beside Modal's official `modal secret`
+
+step "Node tests again over the other transport (gRPC-web over fetch): the suites that drive the client"
+# (tests/node/hostile and proxy are gRPC-web's faults and always use fetch; http2.test.mjs is HTTP/2's.)
+MODAL_SECRETS_TEST_TRANSPORT=fetch node --test --test-reporter=spec \
+  tests/node/client.test.mjs tests/node/faults.test.mjs tests/node/redaction.test.mjs \
+  tests/node/redirect.test.mjs tests/cli/cli.test.mjs
 
 step "Runtimes (Node ESM/CJS, Deno, Bun, workerd, Chromium + Vite; the packed tarball)"
 node --test --test-reporter=spec tests/runtimes/

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use modal_secrets_core::Redacted;
-use modal_secrets_core::client::{CallOptions, Client, Tuning};
+use modal_secrets_core::client::{CallOptions, Client, Tuning, choose_protocol};
 use modal_secrets_core::config::{self, ConfigOptions};
+use modal_secrets_core::grpc_web::Protocol;
 use wasm_bindgen::prelude::*;
 
 use crate::args::{Opts, env_map};
@@ -20,6 +21,7 @@ const OPTIONS: &[&str] = &[
     "tokenSecret",
     "environment",
     "fetch",
+    "transport",
     "timeoutMs",
     "maxRetries",
     "maxThrottleWaitMs",
@@ -48,12 +50,14 @@ pub struct ClientCore {
 impl ClientCore {
     /// `new Client(options)` (`from_env` false: the options alone) or `Client.fromEnv(options)`
     /// (`from_env` true: options over `env` — `options.env`, else `default_env` — over the
-    /// config file's text `toml`, if the host could read one).
+    /// config file's text `toml`, if the host could read one). `http2`: whether the runtime's entry
+    /// brought the node:http2 transport.
     pub fn create(
         options: JsValue,
         from_env: bool,
         default_env: JsValue,
         toml: Option<String>,
+        http2: bool,
     ) -> Result<ClientCore, JsValue> {
         let (what, allowed) = if from_env {
             ("Client.fromEnv", FROM_ENV_OPTIONS)
@@ -85,17 +89,21 @@ impl ClientCore {
         let toml = if from_env { toml } else { None };
         let config =
             config::resolve(&config_options, &env, toml.as_deref()).map_err(|e| to_js(&e))?;
+        let fetch = opts.function("fetch")?;
+        let transport = opts.string("transport")?;
         let tuning = Tuning {
             timeout: opts.millis("timeoutMs")?,
             max_retries: opts
                 .count("maxRetries")?
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            protocol: choose_protocol(transport.as_deref(), !fetch.is_undefined(), http2)
+                .map_err(|e| to_js(&e))?,
         };
         let client = Client::new(&config, tuning).map_err(|e| to_js(&e))?;
         Ok(ClientCore {
             inner: Some(Rc::new(Inner {
                 client,
-                fetch: opts.function("fetch")?,
+                fetch,
                 on_warning: opts.function("onWarning")?,
             })),
         })
@@ -132,6 +140,16 @@ impl ClientCore {
     #[wasm_bindgen(getter, js_name = timeoutMs)]
     pub fn timeout_ms(&self) -> Option<f64> {
         self.client()?.timeout().map(|t| t.as_secs_f64() * 1000.0)
+    }
+
+    /// "http2" (plain gRPC over node:http2) or "fetch" (gRPC-web).
+    #[wasm_bindgen(getter)]
+    pub fn transport(&self) -> String {
+        match self.client().map(Client::protocol) {
+            Some(Protocol::Grpc) => "http2",
+            _ => "fetch",
+        }
+        .to_owned()
     }
 
     #[wasm_bindgen(getter, js_name = maxRetries)]

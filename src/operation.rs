@@ -62,6 +62,16 @@ impl OpCore {
     }
 }
 
+/// "name\nvalue\n…" as pairs.
+fn pairs(text: &str) -> Vec<(String, String)> {
+    let mut parts = text.split(HEADER_SEPARATOR);
+    let mut pairs = Vec::new();
+    while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+        pairs.push((name.to_owned(), value.to_owned()));
+    }
+    pairs
+}
+
 fn clock(now_ms: f64) -> Duration {
     // Whole microseconds: `as` saturates (and maps NaN to 0), so this cannot panic.
     Duration::from_micros((now_ms * 1000.0) as u64)
@@ -105,17 +115,21 @@ impl OpCore {
         self.inner.fetch.clone()
     }
 
-    /// The answer to the last send: its status, headers ("name\nvalue\n…") and body.
-    pub fn answer(&mut self, now_ms: f64, status: u16, headers: &str, body: Vec<u8>) {
-        let mut parts = headers.split(HEADER_SEPARATOR);
-        let mut pairs = Vec::new();
-        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
-            pairs.push((name.to_owned(), value.to_owned()));
-        }
+    /// The answer to the last send: its status, headers ("name\nvalue\n…"), body and, over
+    /// HTTP/2, trailers (the same form).
+    pub fn answer(
+        &mut self,
+        now_ms: f64,
+        status: u16,
+        headers: &str,
+        body: Vec<u8>,
+        trailers: Option<String>,
+    ) {
         let response = Response {
             status,
-            headers: pairs,
+            headers: pairs(headers),
             body,
+            trailers: trailers.as_deref().map(pairs).unwrap_or_default(),
         };
         let on_warning = &self.inner.on_warning;
         let mut report = |message: &str| warn(on_warning, message);

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::grpc_web::{Limits, RequestHeaders};
+use crate::grpc_web::{Limits, Protocol, RequestHeaders};
 use crate::redact::Redacted;
 use crate::retry::RetryPolicy;
 use crate::validate;
@@ -56,6 +56,8 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// HTTP/2 trailers ([`Protocol::Grpc`]); gRPC-web carries its trailers in the body.
+    pub trailers: Vec<(String, String)>,
 }
 
 /// What the client needs from its host: an HTTP POST, a timer, a clock, randomness and a place to
@@ -94,13 +96,42 @@ pub struct Client {
     policy: RetryPolicy,
     timeout: Option<Duration>,
     limits: Limits,
+    protocol: Protocol,
 }
 
-/// Settings beyond the [`Config`]: the JS options `timeoutMs` and `maxRetries`.
+/// Settings beyond the [`Config`]: the JS options `timeoutMs`, `maxRetries` and `transport`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Tuning {
     pub timeout: Option<Duration>,
     pub max_retries: Option<u32>,
+    pub protocol: Protocol,
+}
+
+/// The protocol of a client from its options: `transport` ("http2", "fetch" or none), whether a
+/// `fetch` was given, and whether the runtime has node:http2. With neither option, HTTP/2 where the
+/// runtime has it (the only way to reach Modal's own API), else gRPC-web over fetch.
+pub fn choose_protocol(
+    transport: Option<&str>,
+    fetch_given: bool,
+    http2_available: bool,
+) -> Result<Protocol, Error> {
+    match transport {
+        None if fetch_given || !http2_available => Ok(Protocol::GrpcWeb),
+        None => Ok(Protocol::Grpc),
+        Some("fetch") => Ok(Protocol::GrpcWeb),
+        Some("http2") if fetch_given => Err(Error::invalid(
+            "transport \"http2\" does not use options.fetch: pass one or the other",
+        )),
+        Some("http2") if !http2_available => Err(Error::invalid(
+            "transport \"http2\" needs node:http2 (Node, Deno, Bun); this runtime has only \
+             fetch (transport \"fetch\", through a modal-secrets-server gateway for Modal's API)",
+        )),
+        Some("http2") => Ok(Protocol::Grpc),
+        Some(other) => Err(Error::invalid(format!(
+            "transport must be \"http2\" or \"fetch\", got {}",
+            validate::quote(other)
+        ))),
+    }
 }
 
 /// The most retries accepted for `maxRetries` (each waits at most 1 s).
@@ -136,6 +167,7 @@ impl Client {
             policy,
             timeout: tuning.timeout,
             limits: Limits::default(),
+            protocol: tuning.protocol,
         })
     }
 
@@ -158,6 +190,11 @@ impl Client {
 
     pub fn retry_policy(&self) -> RetryPolicy {
         self.policy
+    }
+
+    /// What the client speaks: gRPC-web (over fetch) or plain gRPC (over HTTP/2).
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
     }
 
     /// The environment a call uses: the one it names, else the client's.

@@ -191,6 +191,8 @@ impl ErrorKind {
 pub enum Malformed {
     #[error("content-type is {0}, not application/grpc-web")]
     WrongContentType(String),
+    #[error("content-type is {0}, not application/grpc")]
+    NotGrpcContentType(String),
     #[error("a frame header needs 5 bytes, {0} left")]
     TruncatedFrameHeader(usize),
     #[error("a frame announces {announced} bytes but only {available} follow")]
@@ -350,6 +352,7 @@ impl Error {
             },
             Error::Malformed(malformed) => Error::Malformed(match malformed {
                 Malformed::WrongContentType(text) => Malformed::WrongContentType(clean(text)),
+                Malformed::NotGrpcContentType(text) => Malformed::NotGrpcContentType(clean(text)),
                 Malformed::BadStatus(text) => Malformed::BadStatus(clean(text)),
                 Malformed::BadMessage { message, reason } => Malformed::BadMessage {
                     message,

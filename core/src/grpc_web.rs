@@ -1,5 +1,8 @@
 //! gRPC-web framing for unary calls: the request body and headers a client sends, and the reading of
 //! a response (data frames, the trailer frame, trailers-only answers, error details, warnings).
+//! Plain gRPC over HTTP/2 (WIRE.md, "The two transports") shares the frames and the metadata; only
+//! its content type, `te: trailers` and where the status comes (HTTP/2 trailers) differ:
+//! [`Protocol`], [`request_headers_for`] and [`decode_grpc_response`].
 //!
 //! Every input here comes from the network, so every malformed shape is a typed error. Lengths are
 //! checked against [`Limits`] before anything is sliced or allocated.
@@ -16,6 +19,22 @@ use crate::retry::retry_after_from_secs;
 
 /// The content type the package sends and expects back.
 pub const CONTENT_TYPE: &str = "application/grpc-web+proto";
+
+const CONTENT_TYPE_BASE: &str = "application/grpc-web";
+
+/// The content type of plain gRPC (HTTP/2 with trailers).
+pub const GRPC_CONTENT_TYPE: &str = "application/grpc";
+
+/// Which of WIRE.md's two transports a client speaks: the request headers and the reading of the
+/// answer follow from it; the bytes of the request are the same.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Protocol {
+    /// `application/grpc-web+proto`, the status in a trailer frame of the body (fetch).
+    #[default]
+    GrpcWeb,
+    /// `application/grpc` over HTTP/2, the status in HTTP/2 trailers (node:http2).
+    Grpc,
+}
 
 /// `POST` path of a method of Modal's service.
 pub fn method_path(method: &str) -> String {
@@ -93,10 +112,23 @@ impl fmt::Debug for RequestHeaders {
     }
 }
 
-/// The headers of one attempt (WIRE.md, "Headers a client sends").
+/// The gRPC-web headers of one attempt (WIRE.md, "Headers a client sends").
 pub fn request_headers(meta: &CallMeta<'_>) -> RequestHeaders {
-    let mut headers = vec![
-        ("content-type", CONTENT_TYPE.to_owned()),
+    request_headers_for(Protocol::GrpcWeb, meta)
+}
+
+/// The headers of one attempt in `protocol`: plain gRPC adds `te: trailers`, which HTTP/2 servers
+/// (and proxies) need to know the client reads trailers.
+pub fn request_headers_for(protocol: Protocol, meta: &CallMeta<'_>) -> RequestHeaders {
+    let content_type = match protocol {
+        Protocol::GrpcWeb => CONTENT_TYPE,
+        Protocol::Grpc => GRPC_CONTENT_TYPE,
+    };
+    let mut headers = vec![("content-type", content_type.to_owned())];
+    if protocol == Protocol::Grpc {
+        headers.push(("te", "trailers".to_owned()));
+    }
+    headers.extend([
         ("x-modal-token-id", meta.token_id.to_owned()),
         (TOKEN_SECRET_HEADER, meta.token_secret.expose().clone()),
         ("x-modal-client-type", meta.client_type.to_string()),
@@ -104,7 +136,7 @@ pub fn request_headers(meta: &CallMeta<'_>) -> RequestHeaders {
         ("x-modal-host", meta.host.to_owned()),
         ("x-idempotency-key", meta.idempotency_key.to_owned()),
         ("x-retry-attempt", meta.attempt.to_string()),
-    ];
+    ]);
     if meta.attempt > 0 {
         headers.push(("x-retry-delay", seconds_text(meta.since_first)));
     }
@@ -117,8 +149,9 @@ fn seconds_text(d: Duration) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
-/// Every response header [`decode_response`] reads (headers and trailers-only answers alike),
-/// newline-separated: a transport may hand over only these.
+/// Every response header [`decode_response`] and [`decode_grpc_response`] read (headers,
+/// trailers-only answers and HTTP/2 trailers alike), newline-separated: a transport may hand over
+/// only these.
 pub const RESPONSE_HEADERS: &str =
     "content-type\ngrpc-status\ngrpc-message\ngrpc-status-details-bin\nx-modal-warning\nlocation";
 
@@ -141,9 +174,29 @@ pub struct Decoded<'a> {
 
 /// Reads a unary gRPC-web response.
 pub fn decode_response<'a>(response: &HttpResponse<'a>, limits: Limits) -> Decoded<'a> {
+    decode(response, None, limits)
+}
+
+/// Reads a unary plain-gRPC response (HTTP/2): `trailers` are the HTTP/2 trailers, empty when the
+/// answer had none (a trailers-only answer carries its status in `response.headers`). The body is
+/// data frames only: a trailer frame there is a gRPC-web answer, not a gRPC one.
+pub fn decode_grpc_response<'a>(
+    response: &HttpResponse<'a>,
+    trailers: &[(String, String)],
+    limits: Limits,
+) -> Decoded<'a> {
+    decode(response, Some(trailers), limits)
+}
+
+/// Both protocols in one body (one copy in the wasm): `http2_trailers` is `None` for gRPC-web.
+fn decode<'a>(
+    response: &HttpResponse<'a>,
+    http2_trailers: Option<&[(String, String)]>,
+    limits: Limits,
+) -> Decoded<'a> {
     let headers = Metadata::from_pairs(response.headers);
     let mut warnings = headers.warnings();
-    let outcome = decode_outcome(response, &headers, limits, &mut warnings);
+    let outcome = decode_outcome(response, &headers, http2_trailers, limits, &mut warnings);
     Decoded { outcome, warnings }
 }
 
@@ -161,9 +214,11 @@ pub fn decode_message<M: Message + Default>(bytes: &[u8]) -> Result<M, Error> {
 fn decode_outcome<'a>(
     response: &HttpResponse<'a>,
     headers: &Metadata<'_>,
+    http2_trailers: Option<&[(String, String)]>,
     limits: Limits,
     warnings: &mut Vec<String>,
 ) -> Result<&'a [u8], Error> {
+    let grpc = http2_trailers.is_some();
     if let Some(error) = redirect_error(response.status, headers) {
         return Err(error);
     }
@@ -173,16 +228,29 @@ fn decode_outcome<'a>(
         return Err(status_error(headers)?.unwrap_or(Malformed::MissingMessage.into()));
     }
     if response.status != 200 {
-        return Err(http_status_error(response.status));
+        return Err(http_status_error(response.status, grpc));
     }
     let content_type = headers.get("content-type").unwrap_or("");
-    if !is_grpc_web_binary(content_type) {
-        return Err(Malformed::WrongContentType(crate::validate::quote(content_type)).into());
+    if !is_binary(content_type, grpc) {
+        let quoted = crate::validate::quote(content_type);
+        return Err(if grpc {
+            Malformed::NotGrpcContentType(quoted)
+        } else {
+            Malformed::WrongContentType(quoted)
+        }
+        .into());
     }
     let frames = split_frames(response.body, limits)?;
-    let trailer_bytes = frames.trailers.ok_or(Malformed::MissingStatus)?;
-    let trailer_text = std::str::from_utf8(trailer_bytes).map_err(|_| Malformed::BadTrailers)?;
-    let trailers = Metadata::parse_block(trailer_text)?;
+    let trailers = match http2_trailers {
+        Some(pairs) if frames.trailers.is_none() => Metadata::from_pairs(pairs),
+        Some(_) => return Err(Malformed::UnknownFrameFlags(FLAG_TRAILERS).into()),
+        None => {
+            let trailer_bytes = frames.trailers.ok_or(Malformed::MissingStatus)?;
+            let trailer_text =
+                std::str::from_utf8(trailer_bytes).map_err(|_| Malformed::BadTrailers)?;
+            Metadata::parse_block(trailer_text)?
+        }
+    };
     warnings.extend(trailers.warnings());
     if trailers.get("grpc-status").is_none() {
         return Err(Malformed::MissingStatus.into());
@@ -310,7 +378,8 @@ pub fn redirect_target(location: &str) -> String {
 }
 
 /// gRPC's mapping of HTTP statuses for answers that carry no `grpc-status`.
-fn http_status_error(status: u16) -> Error {
+/// `grpc`: the client spoke plain gRPC (the hint differs).
+fn http_status_error(status: u16, grpc: bool) -> Error {
     let code = match status {
         400 => Code::Internal,
         401 => Code::Unauthenticated,
@@ -320,6 +389,9 @@ fn http_status_error(status: u16) -> Error {
         _ => Code::Unknown,
     };
     let hint = match status {
+        404 | 405 | 415 if grpc => {
+            "; this URL does not answer plain gRPC (a gRPC-web gateway needs transport: \"fetch\")"
+        }
         404 | 405 | 415 => {
             "; this URL does not answer gRPC-web (Modal's own API needs a modal-secrets-server \
              gateway in front of it)"
@@ -333,16 +405,22 @@ fn http_status_error(status: u16) -> Error {
     }
 }
 
-/// `application/grpc-web` or `application/grpc-web+proto`, with optional parameters. The base64
-/// `-text` variant is refused: this client never asks for it.
-fn is_grpc_web_binary(content_type: &str) -> bool {
+/// `application/grpc-web` (`application/grpc` when `grpc`), optionally `+proto`, with optional
+/// parameters. The base64 `-text` variant is refused: this client never asks for it.
+fn is_binary(content_type: &str, grpc: bool) -> bool {
     let essence = content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    essence == "application/grpc-web" || essence == "application/grpc-web+proto"
+    let essence = essence.strip_suffix("+proto").unwrap_or(&essence);
+    essence
+        == if grpc {
+            GRPC_CONTENT_TYPE
+        } else {
+            CONTENT_TYPE_BASE
+        }
 }
 
 struct Frames<'a> {
@@ -461,3 +539,6 @@ fn percent_decode(value: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod grpc_tests;

@@ -104,6 +104,8 @@ const runtime = {
   readConfig: (_env) => undefined,
   /** { text, env } of the .env file Secret.fromDotenv(path, { filename }) finds. */
   readDotenv: undefined,
+  /** http2Transport(serverUrl) of http2.js, where the runtime has node:http2. */
+  http2: undefined,
 };
 
 /** For entries only (not part of the public API). */
@@ -126,6 +128,8 @@ function checkOptions(options, what) {
 // ---- Client ------------------------------------------------------------------------------------
 
 const clientCores = new WeakMap();
+// Each client's HTTP/2 transport (made at its first call), or null for a client that uses fetch.
+const transports = new WeakMap();
 let defaultClient;
 
 function coreOf(client) {
@@ -135,6 +139,17 @@ function coreOf(client) {
     clientCores.set(client, core);
   }
   return core;
+}
+
+/** The transport of `client`'s calls: its HTTP/2 one, or `undefined` for fetch. */
+function transportOf(client, core) {
+  if (!client) return undefined;
+  let transport = transports.get(client);
+  if (transport === undefined) {
+    transport = core.transport === "http2" ? runtime.http2(core.serverUrl) : null;
+    transports.set(client, transport);
+  }
+  return transport ?? undefined;
 }
 
 /** The client's core for getters: `undefined` while the wasm is loading. */
@@ -171,7 +186,7 @@ function clientFor(client, what) {
 
 export class Client {
   constructor(options) {
-    clientCores.set(this, now(() => ClientCore.create(options, false, undefined, undefined)));
+    clientCores.set(this, now(() => ClientCore.create(options, false, undefined, undefined, runtime.http2 !== undefined)));
   }
 
   static fromEnv(options) {
@@ -179,7 +194,7 @@ export class Client {
     const env = options?.env ?? runtime.env();
     const toml = runtime.readConfig(env);
     const client = Object.create(Client.prototype);
-    clientCores.set(client, now(() => ClientCore.create(options, true, env, toml)));
+    clientCores.set(client, now(() => ClientCore.create(options, true, env, toml, runtime.http2 !== undefined)));
     return client;
   }
 
@@ -197,6 +212,15 @@ export class Client {
   }
   get maxRetries() {
     return peek(this)?.maxRetries;
+  }
+  /** "http2" (plain gRPC over node:http2) or "fetch" (gRPC-web). */
+  get transport() {
+    return peek(this)?.transport;
+  }
+
+  /** Closes the client's HTTP/2 session now (calls in flight are aborted); a later call opens a new one. */
+  async close() {
+    transports.get(this)?.close();
   }
 
   toJSON() {
@@ -322,11 +346,11 @@ export class Secret {
   // Runs the secret operation `action` ("hydrate", "info", "update") and keeps what it learnt.
   async #run(action, envDict, options, what) {
     await loaded();
-    const { core, error } = this.#clientFor(options, what);
+    const { client, core, error } = this.#clientFor(options, what);
     const target = this.#record ? idTarget(this.#record) : this.#made();
     const op = secretOp(core, target, action, envDict, options);
     if (error) throw error;
-    const outcome = await drive(op, options?.signal);
+    const outcome = await drive(op, options?.signal, transportOf(client, core));
     // A concurrent hydration may have finished first: keep the first record.
     if (outcome.hydrated) this.#record ??= outcome.hydrated;
     return outcome;
@@ -365,10 +389,10 @@ export class Secret {
     async create(name, envDict, options) {
       await loaded();
       checkOptions(options, "Secret.objects.create");
-      const { core, error } = resolveClient(options?.client, "Secret.objects.create");
+      const { client, core, error } = resolveClient(options?.client, "Secret.objects.create");
       const op = createSecret(core, name, envDict, options);
       if (error) throw error;
-      await drive(op, options?.signal);
+      await drive(op, options?.signal, transportOf(client, core));
     },
 
     /** Every secret of an environment (newest first), hydrated. */
@@ -389,10 +413,10 @@ export class Secret {
     async delete(name, options) {
       await loaded();
       checkOptions(options, "Secret.objects.delete");
-      const { core, error } = resolveClient(options?.client, "Secret.objects.delete");
+      const { client, core, error } = resolveClient(options?.client, "Secret.objects.delete");
       const op = deleteSecret(core, name, options);
       if (error) throw error;
-      await drive(op, options?.signal);
+      await drive(op, options?.signal, transportOf(client, core));
     },
   });
 }
@@ -408,7 +432,7 @@ async function* pages(options, what) {
     for (;;) {
       const op = listing.nextOp();
       if (op === undefined) return;
-      const { records } = await drive(op, options?.signal);
+      const { records } = await drive(op, options?.signal, transportOf(client, core));
       yield records.map((record) => new Secret(PRIVATE, idTarget(record), client, undefined, record));
     }
   } finally {

@@ -1,6 +1,7 @@
 // Bun. The .wasm is mapped with Bun.mmap and instantiated synchronously; files and variables go
 // through Bun's own API (Bun.mmap, Bun.env), not node:fs or process.
 import { initSync, setReady, configureRuntime, fileRuntime, posix } from "./internal.js";
+import { http2Transport } from "./http2.js";
 
 initSync({ module: Bun.mmap(Bun.fileURLToPath(new URL("./modal_secrets_bg.wasm", import.meta.url))) });
 setReady(true);
@@ -20,8 +21,10 @@ function probe(path) {
 
 const cwd = () => Bun.fileURLToPath(Bun.pathToFileURL("."));
 
-configureRuntime(
-  fileRuntime({
+configureRuntime({
+  // Bun's node:http2 carries gRPC's trailers (tests/runtimes/): plain gRPC is the default here too.
+  http2: http2Transport,
+  ...fileRuntime({
     readBytes: (path) => probe(path).bytes,
     isDirectory(path) {
       const found = probe(path);
@@ -35,6 +38,6 @@ configureRuntime(
     home: () => Bun.env.HOME,
     env: () => Bun.env,
   }),
-);
+});
 
 export * from "./public.js";

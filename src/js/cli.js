@@ -146,6 +146,9 @@ const MAIN_HELP = `Usage: ${PROG} [OPTIONS] COMMAND [ARGS]...
   Configured as Modal's own clients are: --env and --profile, then the MODAL_*
   variables (MODAL_SERVER_URL, MODAL_TOKEN_ID, MODAL_TOKEN_SECRET,
   MODAL_ENVIRONMENT, MODAL_PROFILE), then ~/.modal.toml (MODAL_CONFIG_PATH).
+  Calls go as gRPC over HTTP/2, as Modal's API requires;
+  MODAL_SECRETS_TRANSPORT=fetch sends gRPC-web over fetch instead (for a gateway
+  behind a proxy that speaks only HTTP/1.1).
 
 Options:
   --version   Show the version and exit.
@@ -244,6 +247,9 @@ function clientFrom(values) {
   const options = {};
   if (values.env !== undefined) options.environment = values.env;
   if (values.profile !== undefined) options.profile = values.profile;
+  // "http2" (the default) or "fetch"; a bad value is the API's InvalidError.
+  const transport = process.env.MODAL_SECRETS_TRANSPORT;
+  if (transport) options.transport = transport;
   return Client.fromEnv(options);
 }
 

@@ -3,6 +3,7 @@
 // are the usual ones: --allow-env for MODAL_* variables, --allow-read for ~/.modal.toml and .env.
 import source wasm from "./modal_secrets_bg.wasm";
 import { initSync, setReady, configureRuntime, fileRuntime, posix } from "./internal.js";
+import { http2Transport } from "./http2.js";
 import { InvalidError } from "./public.js";
 
 initSync({ module: wasm });
@@ -28,8 +29,10 @@ function env() {
   }
 }
 
-configureRuntime(
-  fileRuntime({
+configureRuntime({
+  // Deno's node:http2 carries gRPC's trailers (tests/runtimes/): plain gRPC is the default here too.
+  http2: http2Transport,
+  ...fileRuntime({
     readBytes: (path) => (stat(path)?.isFile ? Deno.readFileSync(path) : undefined),
     isDirectory: (path) => stat(path)?.isDirectory,
     resolve: (path) => posix.resolve(path, Deno.cwd()),
@@ -40,6 +43,6 @@ configureRuntime(
     home: () => env().HOME,
     env,
   }),
-);
+});
 
 export * from "./public.js";

@@ -5,8 +5,8 @@
 // runtime.
 
 // A failure of the transport, for Rust to turn into a typed error: kind is "connection",
-// "timeout", "aborted" or "too-large".
-function fail(kind, message = "") {
+// "timeout", "aborted" or "too-large". (http2.js reports its failures the same way.)
+export function fail(kind, message = "") {
   return { modalTransportFailure: kind, message };
 }
 
@@ -60,8 +60,9 @@ async function readBody(response, limit) {
 }
 
 // Runs `op` to its end and resolves to its result (parsed JSON), or rejects with its typed error.
-// `signal` is the caller's AbortSignal. The OpCore is freed at the end, whatever happens.
-export async function drive(op, signal) {
+// `signal` is the caller's AbortSignal; `transport`, the client's HTTP/2 transport (http2.js),
+// else fetch. The OpCore is freed at the end, whatever happens.
+export async function drive(op, signal, transport) {
   try {
     for (;;) {
       const step = op.step(now());
@@ -78,12 +79,14 @@ export async function drive(op, signal) {
       }
       let answer;
       try {
-        answer = await send(op.fetch, step[0], step[1], step[2], step[3], signal, step[4], step[5]);
+        answer = transport
+          ? await transport.send(step[0], step[1], step[2], step[3], signal, step[4], step[5])
+          : await send(op.fetch, step[0], step[1], step[2], step[3], signal, step[4], step[5]);
       } catch (failure) {
         op.failed(now(), failure?.modalTransportFailure ?? "connection", failure?.message ?? "");
         continue;
       }
-      op.answer(now(), answer[0], answer[1], answer[2]);
+      op.answer(now(), answer[0], answer[1], answer[2], answer[3]);
     }
   } finally {
     op.free();

@@ -50,8 +50,16 @@ export interface ClientOptions {
   /** The environment calls use when they name none. Default: the workspace's default (`""`). */
   environment?: string;
   /**
+   * How calls travel. `"http2"`: plain gRPC over HTTP/2 (node:http2; TLS with ALPN h2 for
+   * `https://`, h2c with prior knowledge for `http://`), what Modal's own API speaks: the default
+   * in Node. `"fetch"`: gRPC-web over `fetch`, for browsers, workers, Deno and Bun (the default
+   * there), and for a modal-secrets-server gateway behind an HTTP/1.1-only proxy. Giving `fetch`
+   * implies `"fetch"`. `"http2"` where the runtime has no node:http2 is an {@link InvalidError}.
+   */
+  transport?: "http2" | "fetch";
+  /**
    * The `fetch` to send requests with: a proxy's, a service binding's (`env.GATEWAY.fetch`), or a
-   * test's. Default: the global `fetch`.
+   * test's (implies `transport: "fetch"`). Default: the global `fetch`.
    */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
   /** Give up on a call (retries and waits included) after this many ms. Default: no limit. */
@@ -101,6 +109,14 @@ export class Client {
   readonly environment: string;
   readonly timeoutMs: number | undefined;
   readonly maxRetries: number;
+  /** What the client's calls travel over (see {@link ClientOptions.transport}). */
+  readonly transport: "http2" | "fetch";
+  /**
+   * Closes the client's HTTP/2 session at once (calls in flight reject with {@link TimeoutError},
+   * code `CANCELLED`); a later call opens a new one. Not needed for a process to exit: an idle
+   * session does not keep Node running. A no-op for `transport: "fetch"`.
+   */
+  close(): Promise<void>;
   toJSON(): { serverUrl: string; tokenId: string; environment: string };
 }
 

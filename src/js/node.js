@@ -1,7 +1,8 @@
 // The Node entry (bundled by scripts/build.sh into pkg/node.cjs; pkg/node.mjs re-exports it, so ESM
 // and CJS users share one instance and `instanceof` holds across both). It loads the .wasm beside it
 // synchronously, so no top-level await is needed and every export is usable at once. This is the
-// only entry that touches `fs`, `os` or `process`.
+// only entry that touches `fs`, `os` or `process`, and it brings the node:http2 transport
+// (http2.js), the default here: plain gRPC, as Modal's API speaks it.
 import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -9,12 +10,14 @@ import { fileURLToPath } from "node:url";
 import { initSync } from "./modal_secrets.js";
 import { configureRuntime, setReady } from "./api.js";
 import { fileRuntime } from "./files.js";
+import { http2Transport } from "./http2.js";
 
 initSync({ module: readFileSync(join(__dirname, "modal_secrets_bg.wasm")) });
 setReady(true);
 
-configureRuntime(
-  fileRuntime({
+configureRuntime({
+  http2: http2Transport,
+  ...fileRuntime({
     readBytes(path) {
       try {
         if (!statSync(path).isFile()) return undefined;
@@ -38,6 +41,6 @@ configureRuntime(
     home: () => homedir(),
     env: () => process.env,
   }),
-);
+});
 
 export * from "./public.js";

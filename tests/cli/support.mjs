@@ -29,6 +29,8 @@ export function cliEnv(server, token, home, extra = {}) {
     MODAL_SERVER_URL: server.url,
     MODAL_TOKEN_ID: token.tokenId,
     MODAL_TOKEN_SECRET: token.tokenSecret,
+    // The run's transport (scripts/test.sh runs the suite with each); unset: the CLI's default.
+    MODAL_SECRETS_TRANSPORT: process.env.MODAL_SECRETS_TEST_TRANSPORT,
     // The secrets audit of npm test (tests/audit/): the CLI process records and tees too.
     MODAL_SECRETS_AUDIT_DIR: process.env.MODAL_SECRETS_AUDIT_DIR,
     NODE_OPTIONS: process.env.MODAL_SECRETS_AUDIT_DIR ? process.env.NODE_OPTIONS : undefined,

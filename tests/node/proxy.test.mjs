@@ -20,9 +20,10 @@ const direct = server.client(token);
 const proxy = await startFaultProxy({ target: server.url });
 after(() => proxy.close());
 
-/** A client of the server through the proxy. */
+/** A client of the server through the proxy (which speaks HTTP/1.1: fetch; HTTP/2's faults are in
+ * http2.test.mjs). */
 const via = (options = {}) =>
-  new Client({ serverUrl: proxy.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, ...options });
+  new Client({ serverUrl: proxy.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, transport: "fetch", ...options });
 
 const PROBE = "proxy-probe";
 await Secret.objects.create(PROBE, { P: "1" }, { client: direct });

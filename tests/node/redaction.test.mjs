@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, pkg } from "./support/server.mjs";
-import { startFaultServer, closedPort, status, after as answerAfter, hang, retryPolicyDetails, raw } from "./support/grpcweb.mjs";
+import { startFaultServer, transportOption, closedPort, status, after as answerAfter, hang, retryPolicyDetails, raw } from "./support/grpcweb.mjs";
 
 const { Client, Secret } = pkg;
 
@@ -192,7 +192,7 @@ describe("secrets, before and after hydration", () => {
 describe("an error of every class", () => {
   const client = server.client(token);
   const viaFake = (options = {}) =>
-    new Client({ serverUrl: fake.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, maxRetries: 0, ...options });
+    new Client({ serverUrl: fake.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, maxRetries: 0, ...transportOption(options), ...options });
   const reject = (promise) =>
     promise.then(
       () => assert.fail("expected a rejection"),
@@ -244,7 +244,7 @@ describe("an error of every class", () => {
     },
     ConnectionError: async () => {
       const port = await closedPort();
-      const c = new Client({ serverUrl: `http://127.0.0.1:${port}`, tokenId: token.tokenId, tokenSecret: token.tokenSecret, maxRetries: 0 });
+      const c = new Client({ serverUrl: `http://127.0.0.1:${port}`, tokenId: token.tokenId, tokenSecret: token.tokenSecret, maxRetries: 0, ...transportOption() });
       return reject(Secret.objects.create("r-conn", { K: V.create }, { client: c }));
     },
     ServiceError: fromFake(status(14, "unavailable")),

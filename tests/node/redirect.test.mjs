@@ -7,7 +7,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { startFaultServer, raw, status, ok, getOrCreateResponse } from "./support/grpcweb.mjs";
+import { startFaultServer, transportOption, raw, status, ok, getOrCreateResponse } from "./support/grpcweb.mjs";
 import { startServer, pkg } from "./support/server.mjs";
 
 const server = await startServer();
@@ -31,7 +31,7 @@ after(() => trap.close());
 const fake = await startFaultServer();
 after(() => fake.close());
 
-const client = () => new Client({ serverUrl: fake.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret });
+const client = () => new Client({ serverUrl: fake.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, ...transportOption() });
 const VALUE = "redirect-test-value-7f3a";
 
 for (const code of [301, 302, 303, 307, 308]) {

@@ -26,6 +26,7 @@ current="setup"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/modal-official.XXXXXX")
 server_pid=""
 gateway_pid=""
+tls_pid=""
 
 # The secrets audit of npm test (tests/audit/), when MODAL_SECRETS_AUDIT_DIR is set: the token
 # secrets and values used here are recorded, and the logs and outputs copied there at the end.
@@ -58,7 +59,7 @@ audit_printed() {
 finish() {
   local rc=$?
   local pid
-  for pid in "$gateway_pid" "$server_pid"; do
+  for pid in "$tls_pid" "$gateway_pid" "$server_pid"; do
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
@@ -312,6 +313,35 @@ modal_cli secret create js-env E=1 --env "$EXTRA_ENV" >/dev/null
 current="tests/official/js_check.mjs"
 node tests/official/js_check.mjs "$jsdir" "$EXTRA_ENV" | tee "$tmp/js.out"
 passed=$((passed + $(grep -c '^PASS ' "$tmp/js.out")))
+
+# --- through a stand-in for api.modal.com: TLS, ALPN h2 only, plain gRPC only (issue 15) ----------
+current="start the TLS stand-in (tests/support/tls-front.mjs)"
+node tests/support/tls-front.mjs "$url" "$tmp" >"$tmp/tls.log" 2>&1 &
+tls_pid=$!
+tls_url=""
+for _ in $(seq 100); do
+  tls_url=$(sed -n 's/^listening on \(https:\/\/[0-9.:]*\)$/\1/p' "$tmp/tls.log" | head -n 1)
+  [ -n "$tls_url" ] && break
+  kill -0 "$tls_pid" 2>/dev/null || { cat "$tmp/tls.log" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$tls_url" ] || { echo "the TLS stand-in did not start" >&2; exit 1; }
+say "JS SDK and this package's CLI through $tls_url (TLS, h2 only, gRPC only; a test CA)"
+current="secrets for the JS checks, through TLS (Python CLI, direct)"
+modal_cli secret create js-a A=1 B=2 >/dev/null
+modal_cli secret create js-env E=1 --env "$EXTRA_ENV" >/dev/null
+current="TLS: tests/official/js_check.mjs (grpc-js reads GRPC_DEFAULT_SSL_ROOTS_FILE_PATH)"
+MODAL_SERVER_URL=$tls_url GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=$tmp/ca.pem \
+  node tests/official/js_check.mjs "$jsdir" "$EXTRA_ENV" | sed 's/^PASS /PASS TLS: /' | tee "$tmp/js-tls.out"
+passed=$((passed + $(grep -c '^PASS ' "$tmp/js-tls.out")))
+[ -f pkg/cli.cjs ] || { echo "pkg/cli.cjs is missing: run npm run build" >&2; exit 1; }
+check "TLS: npx modal-secrets create, list (the package's defaults, NODE_EXTRA_CA_CERTS)" sh -c '
+  MODAL_SERVER_URL=$1 NODE_EXTRA_CA_CERTS=$2 node pkg/cli.cjs create tls-a A=1 >/dev/null &&
+  MODAL_SERVER_URL=$1 NODE_EXTRA_CA_CERTS=$2 node pkg/cli.cjs list --json | grep -q "tls-a" &&
+  MODAL_SERVER_URL=$1 NODE_EXTRA_CA_CERTS=$2 node pkg/cli.cjs delete tls-a --yes >/dev/null' _ "$tls_url" "$tmp/ca.pem"
+kill -TERM "$tls_pid" 2>/dev/null || true
+wait "$tls_pid" 2>/dev/null || true
+tls_pid=""
 
 # --- this package and the Python SDK on the same secrets (issue 4, "done when" 6) -----------------
 say "interop: this package (pkg/) and the Python SDK (modal $MODAL_PY_VERSION)"

@@ -91,6 +91,10 @@ function args(runtime) {
 /** What every runtime must report. */
 function check(result, runtime) {
   assert.deepEqual(result.steps, ["create", "hydrate", "list", "update", "info", "delete"]);
+  // node:http2 (plain gRPC) where the entry brings it; fetch (gRPC-web) in browsers and workers.
+  const http2 = ["node-esm", "node-cjs", "deno", "bun"].includes(runtime);
+  assert.equal(result.transport, http2 ? "http2" : "fetch", `${runtime}'s default transport`);
+  assert.equal(result.viaFetch, http2 ? true : undefined);
   assert.match(result.objectId, /^st-/);
   assert.deepEqual(result.keys, ["B", "C"]);
   assert.deepEqual(result.listed, [`s-${runtime}`]);
@@ -118,28 +122,36 @@ const result = await scenario(pkg, ${argsJson});
 console.log(JSON.stringify({ entry: ${entryExpr}, result }));
 `;
 
-test("the entries for browsers, workerd, Deno and Bun use no fs, process or __dirname", () => {
+test("the entries for browsers, workerd, Deno and Bun use no fs, process or __dirname; only Deno's and Bun's reach node:http2", () => {
   const pkgDir = join(ROOT, "pkg");
   const manifest = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
   const conditions = manifest.exports["."];
-  const files = new Set([conditions.workerd, conditions.browser, conditions.deno, conditions.bun, conditions.default, "./slim.js"]);
   // Each entry and every chunk it imports.
-  const seen = new Set();
-  const visit = (file) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const text = readFileSync(join(pkgDir, file), "utf8");
-    for (const m of text.matchAll(/(?:from|import)\s*["'](\.\/[^"']+\.js)["']/g)) visit(m[1]);
+  const reached = (entries) => {
+    const seen = new Set();
+    const visit = (file) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(join(pkgDir, file), "utf8");
+      for (const m of text.matchAll(/(?:from|import)\s*["'](\.\/[^"']+\.js)["']/g)) visit(m[1]);
+    };
+    entries.forEach(visit);
+    return seen;
   };
-  files.forEach(visit);
-  assert.ok([...seen].some((f) => f.startsWith("./shared-")), `the shared chunk is reached: ${[...seen]}`);
-  for (const file of seen) {
-    const text = readFileSync(join(pkgDir, file), "utf8");
+  const web = reached([conditions.workerd, conditions.browser, conditions.default, "./slim.js"]);
+  const server = reached([conditions.deno, conditions.bun]);
+  assert.ok([...web].some((f) => f.startsWith("./shared-")), `the shared chunk is reached: ${[...web]}`);
+  for (const file of new Set([...web, ...server])) {
+    // Deno and Bun have node:http2 (the HTTP/2 transport); browsers and workers must not load it.
+    const raw = readFileSync(join(pkgDir, file), "utf8");
+    const text = web.has(file) ? raw : raw.replaceAll('"node:http2"', "");
     for (const word of ["node:", "process.", "__dirname", "require("]) {
       assert.ok(!text.includes(word), `${file} uses ${word}`);
     }
     assert.doesNotMatch(text, /["'](?:node:)?fs(?:\/promises)?["']/, `${file} imports fs`);
   }
+  const http2 = [...server].filter((f) => readFileSync(join(pkgDir, f), "utf8").includes('"node:http2"'));
+  assert.equal(http2.length, 1, `one chunk of Deno's and Bun's imports node:http2: ${[...server]}`);
 });
 
 test("Node ESM: import * from 'modal-secrets'", () => {

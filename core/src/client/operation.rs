@@ -21,7 +21,7 @@ use super::{
     SecretRecord, Source, Update, check_request_size, check_timeout, check_updates, uuid_v4,
 };
 use crate::error::{Code, Error};
-use crate::grpc_web::{self, CallMeta, HttpResponse, RequestHeaders};
+use crate::grpc_web::{self, CallMeta, HttpResponse, Protocol, RequestHeaders};
 use crate::proto::{self, ObjectCreationType};
 use crate::redact::redact_text;
 use crate::retry::{CallState, Decision};
@@ -475,16 +475,19 @@ impl Exchange {
         if remaining == Some(Duration::ZERO) {
             return Err(Error::Timeout(self.timeout.unwrap_or_default()));
         }
-        let headers = grpc_web::request_headers(&CallMeta {
-            token_id: &client.token_id,
-            token_secret: &client.token_secret,
-            client_type: CLIENT_TYPE,
-            client_version: CLIENT_VERSION,
-            host: &client.host,
-            idempotency_key: &self.idempotency_key,
-            attempt: self.retries,
-            since_first: elapsed,
-        });
+        let headers = grpc_web::request_headers_for(
+            client.protocol,
+            &CallMeta {
+                token_id: &client.token_id,
+                token_secret: &client.token_secret,
+                client_type: CLIENT_TYPE,
+                client_version: CLIENT_VERSION,
+                host: &client.host,
+                idempotency_key: &self.idempotency_key,
+                attempt: self.retries,
+                since_first: elapsed,
+            },
+        );
         Ok((headers, remaining))
     }
 
@@ -498,14 +501,17 @@ impl Exchange {
     ) -> Settled {
         let error = match sent {
             Ok(response) => {
-                let decoded = grpc_web::decode_response(
-                    &HttpResponse {
-                        status: response.status,
-                        headers: &response.headers,
-                        body: &response.body,
-                    },
-                    client.limits,
-                );
+                let http = HttpResponse {
+                    status: response.status,
+                    headers: &response.headers,
+                    body: &response.body,
+                };
+                let decoded = match client.protocol {
+                    Protocol::GrpcWeb => grpc_web::decode_response(&http, client.limits),
+                    Protocol::Grpc => {
+                        grpc_web::decode_grpc_response(&http, &response.trailers, client.limits)
+                    }
+                };
                 for warning in &decoded.warnings {
                     warn(warning);
                 }

@@ -140,6 +140,7 @@ fn ok(message: &impl Message) -> Response {
         status: 200,
         headers: vec![("content-type".into(), grpc_web::CONTENT_TYPE.into())],
         body,
+        trailers: Vec::new(),
     }
 }
 
@@ -149,6 +150,7 @@ fn status(code: i32, message: &str) -> Response {
         status: 200,
         headers: vec![("content-type".into(), grpc_web::CONTENT_TYPE.into())],
         body: frame(0x80, trailers.as_bytes()),
+        trailers: Vec::new(),
     }
 }
 
@@ -172,6 +174,7 @@ fn throttled(code: i32, secs: f32) -> Response {
         status: 200,
         headers: vec![("content-type".into(), grpc_web::CONTENT_TYPE.into())],
         body: frame(0x80, trailers.as_bytes()),
+        trailers: Vec::new(),
     }
 }
 
@@ -678,6 +681,86 @@ fn uuids_are_version_4() {
     assert_eq!(uuid_v4([0; 16]), "00000000-0000-4000-8000-000000000000");
 }
 
+// --- plain gRPC (the HTTP/2 transport) ---
+
+fn grpc_client() -> Client {
+    client_with(Tuning {
+        protocol: grpc_web::Protocol::Grpc,
+        ..Default::default()
+    })
+}
+
+/// `response` as plain gRPC: application/grpc, the trailer frame's lines as HTTP/2 trailers.
+fn as_grpc(response: Response) -> Response {
+    let announced = u32::from_be_bytes(response.body[1..5].try_into().unwrap()) as usize;
+    let (data, trailer_frame) = if response.body[0] == 0x80 {
+        (Vec::new(), &response.body[..])
+    } else {
+        (
+            response.body[..5 + announced].to_vec(),
+            &response.body[5 + announced..],
+        )
+    };
+    let text = std::str::from_utf8(&trailer_frame[5..]).unwrap();
+    let trailers = text
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Response {
+        status: 200,
+        headers: vec![("content-type".into(), "application/grpc".into())],
+        body: data,
+        trailers,
+    }
+}
+
+#[test]
+fn the_protocol_is_chosen_from_the_options_and_the_runtime() {
+    use grpc_web::Protocol::{Grpc, GrpcWeb};
+    assert_eq!(choose_protocol(None, false, true), Ok(Grpc));
+    assert_eq!(choose_protocol(None, false, false), Ok(GrpcWeb));
+    assert_eq!(choose_protocol(None, true, true), Ok(GrpcWeb));
+    assert_eq!(choose_protocol(Some("fetch"), false, true), Ok(GrpcWeb));
+    assert_eq!(choose_protocol(Some("fetch"), true, false), Ok(GrpcWeb));
+    assert_eq!(choose_protocol(Some("http2"), false, true), Ok(Grpc));
+    for (transport, fetch, http2, says) in [
+        ("http2", true, true, "options.fetch"),
+        ("http2", false, false, "needs node:http2"),
+        ("grpc", false, true, "got \"grpc\""),
+        ("", false, true, "got \"\""),
+    ] {
+        let error = choose_protocol(Some(transport), fetch, http2).unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Invalid);
+        assert!(error.to_string().contains(says), "{error}");
+    }
+}
+
+#[test]
+fn over_grpc_a_call_sends_te_trailers_and_reads_the_status_from_the_trailers() {
+    let t = Script::new([
+        Step::Answer(as_grpc(status(14, "down"))),
+        Step::Answer(as_grpc(found("st-1", "db", &["A"]))),
+    ]);
+    let record = run(grpc_client().lookup(&t, "db", None, &[], opts())).unwrap();
+    assert_eq!(record.keys, ["A"]);
+    assert_eq!(t.slept.borrow().as_slice(), [Duration::from_millis(100)]);
+    assert_eq!(
+        t.header(0, "content-type").as_deref(),
+        Some("application/grpc")
+    );
+    assert_eq!(t.header(1, "te").as_deref(), Some("trailers"));
+    assert_eq!(t.header(1, "x-retry-attempt").as_deref(), Some("1"));
+
+    // A gRPC-web answer to a gRPC client is malformed, not half-read.
+    let t = Script::new([Step::Answer(found("st-1", "db", &["A"]))]);
+    let error = run(grpc_client().lookup(&t, "db", None, &[], opts())).unwrap_err();
+    assert!(
+        error.to_string().contains("not application/grpc"),
+        "{error}"
+    );
+}
+
 #[test]
 fn a_short_page_cut_for_its_size_does_not_end_a_listing() {
     let big = |range: std::ops::Range<usize>| {
@@ -715,6 +798,7 @@ fn server_text_never_repeats_the_token_secret_or_a_value_sent() {
             ("x-modal-warning".into(), warning.into()),
         ],
         body: Vec::new(),
+        trailers: Vec::new(),
     };
     let c = client();
     let t = Script::new([Step::Answer(echo(
@@ -743,7 +827,20 @@ fn server_text_never_repeats_the_token_secret_or_a_value_sent() {
         status: 200,
         headers: vec![("content-type".into(), "text/as-topsecret".into())],
         body: Vec::new(),
+        trailers: Vec::new(),
     })]);
     let error = run(c.lookup(&t, "db", None, &[], opts())).unwrap_err();
+    assert!(!error.to_string().contains("topsecret"), "{error}");
+    // And to a gRPC client (its own message for a wrong content type).
+    let t = Script::new([Step::Answer(Response {
+        status: 200,
+        headers: vec![("content-type".into(), "text/as-topsecret".into())],
+        ..Response::default()
+    })]);
+    let error = run(grpc_client().lookup(&t, "db", None, &[], opts())).unwrap_err();
+    assert!(
+        error.to_string().contains("not application/grpc"),
+        "{error}"
+    );
     assert!(!error.to_string().contains("topsecret"), "{error}");
 }

@@ -52,6 +52,7 @@ impl Transport for Native {
             status,
             headers,
             body,
+            trailers: Vec::new(),
         })
     }
 

@@ -1,10 +1,17 @@
 // Test-only wire helpers: a tiny protobuf encoder/decoder for the messages of WIRE.md, gRPC-web
-// framing, and a scripted gRPC-web server (node:http) that answers each request as a test says.
+// framing, and a scripted server that answers each request as a test says: gRPC-web over HTTP/1.1
+// (node:http) and plain gRPC over h2c (node:http2) on one port, each answer in the protocol the
+// request came in (the package's two transports).
 //
 // This fake server is the one place where the suites use a mock: it exists to produce faults and
 // malformed answers the real server never gives. Where a test needs real answers around a fault,
 // the fake forwards requests to the real server (pass-through proxy).
 import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+
+/** The transport the suites' clients use: MODAL_SECRETS_TEST_TRANSPORT, else the package's default. */
+export const TEST_TRANSPORT = process.env.MODAL_SECRETS_TEST_TRANSPORT || undefined;
 
 // ---- protobuf ----------------------------------------------------------------------------------
 
@@ -172,6 +179,10 @@ export function retryPolicyDetails(retryAfterSecs, code = 8, typeUrl = "type.mod
 // ---- gRPC-web framing --------------------------------------------------------------------------
 
 export const GRPC_WEB = "application/grpc-web+proto";
+export const GRPC = "application/grpc";
+
+/** Whether `req` is a plain gRPC request (HTTP/2, application/grpc), to be answered in kind. */
+export const isGrpc = (req) => req.httpVersionMajor === 2 && /^application\/grpc(\+proto)?$/.test(req.headers["content-type"] ?? "");
 
 /** One frame: flags byte, 4-byte big-endian length (or `announced`), payload. */
 export function frame(payload, { flags = 0, announced } = {}) {
@@ -194,21 +205,33 @@ export function trailerFrame(trailers) {
 
 // ---- responders: (req, res, entry) => void | Promise ---------------------------------------------
 
-/** 200 with the message and an OK trailer frame. */
+/** 200 with the message and OK trailers (a trailer frame, or HTTP/2 trailers for gRPC). */
 export const ok = (message, { headers = {}, trailers = {} } = {}) => (req, res) => {
+  const t = { "grpc-status": 0, ...trailers };
+  if (isGrpc(req)) {
+    res.writeHead(200, { "content-type": GRPC, ...headers });
+    res.addTrailers(t);
+    res.end(frame(message));
+    return;
+  }
   res.writeHead(200, { "content-type": GRPC_WEB, ...headers });
-  res.end(Buffer.concat([frame(message), trailerFrame({ "grpc-status": 0, ...trailers })]));
+  res.end(Buffer.concat([frame(message), trailerFrame(t)]));
 };
 
-/** A non-OK gRPC status, in a trailer frame or (trailersOnly) in the HTTP headers. */
+/** A non-OK gRPC status, in trailers (a frame, or HTTP/2's) or (trailersOnly) in the HTTP headers. */
 export const status = (code, message = "", { details, trailersOnly = false, headers = {} } = {}) => (req, res) => {
   const t = { "grpc-status": code, "grpc-message": encodeURIComponent(message) };
   if (details) t["grpc-status-details-bin"] = details;
+  const contentType = isGrpc(req) ? GRPC : GRPC_WEB;
   if (trailersOnly) {
-    res.writeHead(200, { "content-type": GRPC_WEB, ...t, ...headers });
+    res.writeHead(200, { "content-type": contentType, ...t, ...headers });
+    res.end();
+  } else if (isGrpc(req)) {
+    res.writeHead(200, { "content-type": contentType, ...headers });
+    res.addTrailers(t);
     res.end();
   } else {
-    res.writeHead(200, { "content-type": GRPC_WEB, ...headers });
+    res.writeHead(200, { "content-type": contentType, ...headers });
     res.end(trailerFrame(t));
   }
 };
@@ -235,8 +258,8 @@ export const after = (ms, responder) => (req, res, entry) =>
 /** Never answers. */
 export const hang = () => () => {};
 
-/** Drops the connection without an answer. */
-export const destroy = () => (req) => req.socket.destroy();
+/** Drops the connection without an answer (over HTTP/2: the whole session, every stream on it). */
+export const destroy = () => (req) => (req.stream ? req.stream.session.destroy() : req.socket.destroy());
 
 // ---- the scripted server --------------------------------------------------------------------------
 
@@ -250,6 +273,7 @@ export async function startFaultServer({ upstream } = {}) {
   const requests = [];
   const queue = [];
   const forward = async (req, res, entry) => {
+    if (isGrpc(req)) return forwardGrpc(upstream, req, res, entry);
     const headers = {};
     for (const [k, v] of Object.entries(req.headers)) {
       if (!["host", "content-length", "connection", "keep-alive"].includes(k)) headers[k] = v;
@@ -283,11 +307,11 @@ export async function startFaultServer({ upstream } = {}) {
     methods: () => requests.map((r) => r.path.split("/").pop()),
     close: () =>
       new Promise((resolve) => {
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
   };
-  const server = http.createServer(async (req, res) => {
+  const handle = async (req, res) => {
     const entry = { index: requests.length, at: performance.now(), path: req.url, method: req.method, headers: req.headers, aborted: false };
     requests.push(entry);
     const chunks = [];
@@ -295,7 +319,8 @@ export async function startFaultServer({ upstream } = {}) {
     entry.body = Buffer.concat(chunks);
     res.once("close", () => {
       entry.closedAt = performance.now();
-      if (!res.writableFinished) entry.aborted = true;
+      // (An HTTP/2 response reads as finished even when the client reset the stream.)
+      if (!res.writableFinished || req.stream?.rstCode) entry.aborted = true;
     });
     const responder = queue.length ? queue.shift() : fake.fallback;
     try {
@@ -305,10 +330,57 @@ export async function startFaultServer({ upstream } = {}) {
       if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
       res.end(String(error));
     }
+  };
+  // One port, both protocols: a connection that opens with HTTP/2's preface goes to the h2c
+  // server, any other to the HTTP/1.1 one.
+  const h1 = http.createServer(handle);
+  const h2 = http2.createServer(handle);
+  h2.on("sessionError", () => {});
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    fake.connections++;
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    const sniff = () => {
+      const head = socket.read(3);
+      if (head === null) return socket.once("readable", sniff);
+      socket.unshift(head);
+      (head.toString("latin1") === "PRI" ? h2 : h1).emit("connection", socket);
+    };
+    socket.once("readable", sniff);
+    socket.on("error", () => {});
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   fake.url = `http://127.0.0.1:${server.address().port}`;
+  fake.sockets = sockets; // open connections
+  fake.connections = 0; // connections ever accepted
   return fake;
+}
+
+/** Forwards a plain gRPC request to `upstream` over h2c, trailers and all. */
+function forwardGrpc(upstream, req, res, entry) {
+  return new Promise((resolve) => {
+    const session = http2.connect(upstream);
+    session.on("error", () => {});
+    const headers = { ":method": "POST", ":path": req.url };
+    for (const [k, v] of Object.entries(req.headers)) if (!k.startsWith(":")) headers[k] = v;
+    const stream = session.request(headers);
+    const chunks = [];
+    stream.on("response", (h) => {
+      const out = {};
+      for (const [k, v] of Object.entries(h)) if (!k.startsWith(":")) out[k] = v;
+      res.writeHead(h[":status"], out);
+    });
+    stream.on("trailers", (t) => res.addTrailers(t));
+    stream.on("data", (c) => chunks.push(c));
+    stream.on("close", () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end(Buffer.concat(chunks));
+      session.close();
+      resolve();
+    });
+    stream.end(entry.body);
+  });
 }
 
 /** A port on 127.0.0.1 that nothing listens on (bound, then closed). */
@@ -318,6 +390,11 @@ export async function closedPort() {
   const { port } = s.address();
   await new Promise((resolve) => s.close(resolve));
   return port;
+}
+
+/** `{ transport }` of the suites' run (MODAL_SECRETS_TEST_TRANSPORT), unless `options` chose one. */
+export function transportOption(options = {}) {
+  return TEST_TRANSPORT && options.fetch === undefined && options.transport === undefined ? { transport: TEST_TRANSPORT } : {};
 }
 
 /**
@@ -335,6 +412,6 @@ export async function realAndFake() {
   afterAll(() => fake.close());
   beforeEach(() => fake.reset());
   const viaFake = (options = {}) =>
-    new pkg.Client({ serverUrl: fake.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, ...options });
+    new pkg.Client({ serverUrl: fake.url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, ...transportOption(options), ...options });
   return { server, token, real, fake, viaFake };
 }

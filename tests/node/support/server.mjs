@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { auditLog, recordToken } from "../../support/audit.mjs";
+import { transportOption } from "./grpcweb.mjs";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const SERVER_BIN = join(ROOT, "target/release/modal-secrets-server");
@@ -91,9 +92,9 @@ export async function startServer({ allowOrigins = [] } = {}) {
     env(name, workspace) {
       run(["env", "new", name, ...(workspace ? ["--workspace", workspace] : [])]);
     },
-    /** A client of this server for `token`, with any other options. */
+    /** A client of this server for `token`, with any other options (and the run's transport). */
     client(token, options = {}) {
-      return new pkg.Client({ serverUrl: url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, ...options });
+      return new pkg.Client({ serverUrl: url, tokenId: token.tokenId, tokenSecret: token.tokenSecret, ...transportOption(options), ...options });
     },
     log: () => log,
     async stop() {
