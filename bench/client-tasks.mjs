@@ -7,12 +7,15 @@
 //   warm VARIANT CALLS           sequential lookups of secret BENCH_SECRET, ms per call
 //   concurrent VARIANT N [ROUNDS]  N lookups at once (Promise.all), ms per round (after one untimed;
 //                                mean of ROUNDS, default 1)
-//   list ours|floor [TIMES]      Secret.objects.list() of the whole workspace, ms (after an untimed
-//                                one; the mean of TIMES, default 1)
+//   list ours|ours-fetch|floor|floor-h2 [TIMES]  Secret.objects.list() of the whole workspace, ms
+//                                (after an untimed one; the mean of TIMES, default 1)
 //   dotenv VARIANT FILE [TIMES]  one parse of FILE, ms (after two untimed ones; mean of TIMES)
 //   memory VARIANT N1 N2...      wasm memory (bytes) after N1, N2, ... calls; VARIANT: parse, handles,
 //                                handles-yield, handles-gc (needs --expose-gc), hydrate
-// VARIANT: ours (this package), floor (bench/floor.mjs), official (Modal's JS SDK), npm (npm dotenv).
+// VARIANT: ours (this package with its defaults: in Node, gRPC over node:http2), ours-fetch (this
+// package with `transport: "fetch"`: gRPC-web over the global fetch), floor (bench/floor.mjs over
+// the global fetch), floor-h2 (bench/floor.mjs over bare node:http2), official (Modal's JS SDK),
+// npm (npm dotenv). Every lookup/list result says which transport the package's client used.
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -49,21 +52,27 @@ function requireFrom(dir) {
 
 /** lookup(name) of each contender, and close(). */
 async function contender(which) {
-  if (which === "ours") {
+  if (which === "ours" || which === "ours-fetch") {
     const { Client, Secret } = await ours();
-    const client = new Client({ serverUrl, tokenId, tokenSecret });
+    const client = new Client({ serverUrl, tokenId, tokenSecret, ...(which === "ours-fetch" ? { transport: "fetch" } : {}) });
     return {
       lookup: async (name) => {
         const s = await Secret.fromName(name).hydrate({ client });
         return s.objectId;
       },
-      close() {},
+      close: () => client.close(),
+      transport: client.transport,
     };
   }
   if (which === "floor") {
     const { makeFloor } = await import("./floor.mjs");
     const lookup = makeFloor({ serverUrl, tokenId, tokenSecret });
     return { lookup: async (name) => (await lookup(name)).secretId, close() {} };
+  }
+  if (which === "floor-h2") {
+    const { makeH2FloorClient } = await import("./floor.mjs");
+    const floor = await makeH2FloorClient({ serverUrl, tokenId, tokenSecret });
+    return { lookup: async (name) => (await floor.lookup(name)).secretId, close: () => floor.close() };
   }
   if (which === "official") {
     // Modal's JS SDK reads MODAL_SERVER_URL from the environment (it has no option for it).
@@ -110,8 +119,8 @@ async function warm(calls) {
   for (let i = 0; i < calls; i++) check(await c.lookup(secretName));
   const ms = performance.now() - t0;
   await stopProfile();
-  c.close();
-  return { value: ms / calls, calls };
+  await c.close();
+  return { value: ms / calls, calls, transport: c.transport };
 }
 
 async function concurrent(n, rounds) {
@@ -123,19 +132,28 @@ async function concurrent(n, rounds) {
   for (let i = 0; i < rounds; i++) await round();
   const ms = (performance.now() - t0) / rounds;
   await stopProfile();
-  c.close();
-  return { value: ms, n };
+  await c.close();
+  return { value: ms, n, transport: c.transport };
 }
 
 async function list(times) {
   let listAll;
-  if (variant === "ours") {
+  let close = () => {};
+  let transport;
+  if (variant === "ours" || variant === "ours-fetch") {
     const { Client, Secret } = await ours();
-    const client = new Client({ serverUrl, tokenId, tokenSecret });
+    const client = new Client({ serverUrl, tokenId, tokenSecret, ...(variant === "ours-fetch" ? { transport: "fetch" } : {}) });
     listAll = () => Secret.objects.list({ client });
+    close = () => client.close();
+    transport = client.transport;
   } else if (variant === "floor") {
     const { makeFloorClient } = await import("./floor.mjs");
     listAll = makeFloorClient({ serverUrl, tokenId, tokenSecret }).listAll;
+  } else if (variant === "floor-h2") {
+    const { makeH2FloorClient } = await import("./floor.mjs");
+    const floor = await makeH2FloorClient({ serverUrl, tokenId, tokenSecret });
+    listAll = floor.listAll;
+    close = () => floor.close();
   } else {
     throw new Error(`unknown variant ${variant}`);
   }
@@ -146,8 +164,9 @@ async function list(times) {
   for (let i = 0; i < times; i++) all = await listAll();
   const ms = (performance.now() - t0) / times;
   await stopProfile();
+  await close();
   if (!Array.isArray(all) || all.length !== warmup.length) throw new Error("list: inconsistent lengths");
-  return { value: ms, count: all.length, first: all[0]?.name };
+  return { value: ms, count: all.length, first: all[0]?.name, transport };
 }
 
 async function dotenv(file, times) {

@@ -10,11 +10,19 @@
 // hold, one more run of this package is made under `node --cpu-prof` and its profile summarised.
 // Nothing here fails on a figure.
 //
+// Transports (issue 15): "ours" is the package with its defaults, which in Node is gRPC over one
+// node:http2 session per client; "ours-fetch" is the same with `transport: "fetch"` (gRPC-web over
+// undici's fetch, HTTP/1.1). Each has its floor: bench/floor.mjs over the global fetch ("floor") and
+// over bare node:http2 ("floor-h2"). The HTTP/2 rows compare ours with Modal's JS SDK and the
+// HTTP/2 floor; the fetch rows keep comparing ours-fetch with the fetch floor.
+//
 // Environment (set by bench/client.sh): BENCH_OFFICIAL_JS, BENCH_DOTENV_JS (directories holding
 // node_modules/modal and node_modules/dotenv), BENCH_PY_MODAL (a python with modal==1.6.4),
 // BENCH_PY_DOTENV (a python with python-dotenv). Optional: BENCH_RUNS, BENCH_ONLY (comma-separated
 // figure names: size,cold,warm,list,concurrent,dotenv,memory), BENCH_PROFILE=all (profile every
-// speed figure, not only those whose target does not hold).
+// speed figure, not only those whose target does not hold), BENCH_QUICK=1 (for checking that the
+// figures run, not for results: BENCH_RUNS may go below 5, 300 warm calls, a 2,000-secret list; the
+// section then says so in its first line).
 import { spawn, execFileSync } from "node:child_process";
 import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir, cpus, totalmem, loadavg } from "node:os";
@@ -49,14 +57,15 @@ const OFFICIAL_JS = resolve(env.BENCH_OFFICIAL_JS);
 const DOTENV_JS = resolve(env.BENCH_DOTENV_JS);
 const PY_MODAL = env.BENCH_PY_MODAL;
 const PY_DOTENV = env.BENCH_PY_DOTENV;
-const RUNS = Math.max(5, Number(env.BENCH_RUNS) || 5);
-const COLD_RUNS = Math.max(RUNS, 7);
+const QUICK = env.BENCH_QUICK === "1";
+const RUNS = Math.max(QUICK ? 1 : 5, Number(env.BENCH_RUNS) || 5);
+const COLD_RUNS = QUICK ? RUNS : Math.max(RUNS, 7);
 const ONLY = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(",")) : null;
 const want = (figure) => !ONLY || ONLY.has(figure);
 
-const WARM_CALLS = 1000;
+const WARM_CALLS = QUICK ? 300 : 1000;
 const CONCURRENT = 1000;
-const LIST_SIZE = 10_000;
+const LIST_SIZE = QUICK ? 2_000 : 10_000;
 const DOTENV_BYTES = 1 << 20;
 // The same generator at 16 MiB: the parse must stay linear (issue 16: throughput within 20% of the
 // 1 MiB row's) and at least as fast as npm dotenv. python-dotenv is left out there (~75 s a parse).
@@ -151,7 +160,7 @@ function timeToFirstAnswer(cmd, args) {
       if (ms === undefined || (code !== 0 && signal !== "SIGKILL")) {
         reject(new Error(`${cmd} ${args.join(" ")}: no answer (exit ${code ?? signal}):\n${out}\n${err.slice(-3000)}`));
       } else {
-        resolvePromise({ value: ms });
+        resolvePromise({ value: ms, out });
       }
     });
   });
@@ -243,7 +252,24 @@ async function startServer() {
   const fd = openSync(logPath, "w");
   serverChild = spawn(
     SERVER_BIN,
-    ["serve", "--listen", "127.0.0.1:0", "--data", data, "--www", join(tmp, "no-www"), "--pkg", join(tmp, "no-pkg")],
+    // Every contender connects from 127.0.0.1: the per-address connection cap (256 by default, a
+    // guard against one client hogging the server) would close the fetch contenders' connections
+    // at 1,000 concurrent calls (undici opens one per request in flight), so it is raised here.
+    // The HTTP/2 stream cap (--max-streams-per-connection, 100) is left at its default: every
+    // HTTP/2 contender (ours, the HTTP/2 floor, the JS SDK) queues past it alike.
+    [
+      "serve",
+      "--listen",
+      "127.0.0.1:0",
+      "--data",
+      data,
+      "--www",
+      join(tmp, "no-www"),
+      "--pkg",
+      join(tmp, "no-pkg"),
+      "--max-connections-per-address",
+      "4096",
+    ],
     { stdio: ["ignore", fd, fd] },
   );
   closeSync(fd);
@@ -346,8 +372,23 @@ async function cold() {
       [
         "--input-type=module",
         "-e",
-        `import { Secret } from ${JSON.stringify(pkgUrl)};
+        // The default client (Client.fromEnv(), made at the first call; in Node: HTTP/2, whose
+        // session opens at that call, inside the timed span). The line after "ok" (not timed: the
+        // write to a pipe is synchronous) says which transport a client from the environment uses.
+        `import { Client, Secret } from ${JSON.stringify(pkgUrl)};
 const s = await Secret.fromDict({ BENCH: "1" }).hydrate();
+process.stdout.write("ok " + s.objectId + "\\n");
+process.stdout.write("transport " + Client.fromEnv().transport + "\\n");`,
+      ],
+    ],
+    oursFetch: [
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `import { Client, Secret } from ${JSON.stringify(pkgUrl)};
+const client = Client.fromEnv({ transport: "fetch" });
+const s = await Secret.fromDict({ BENCH: "1" }).hydrate({ client });
 process.stdout.write("ok " + s.objectId + "\\n");`,
       ],
     ],
@@ -395,31 +436,55 @@ client.close();`,
     ],
   };
   // One untimed run of each first: file-system caches warm for every contender alike.
-  for (const [cmd, args] of Object.values(scripts)) await timeToFirstAnswer(cmd, args);
+  for (const [name, [cmd, args]] of Object.entries(scripts)) {
+    const { out } = await timeToFirstAnswer(cmd, args);
+    if (name === "ours" && !/\ntransport http2\n/.test(out)) {
+      throw new Error(`cold: the package's default client in Node does not use HTTP/2:\n${out}`);
+    }
+  }
   figures.cold = await interleaved(Object.keys(scripts), COLD_RUNS, (v) => timeToFirstAnswer(...scripts[v]));
   figures.cold.scripts = scripts;
 }
 
 const nodeTask = (...args) => runJson(process.execPath, [TASKS, ...args]);
 
+const LOOKUP_VARIANTS = ["ours", "ours-fetch", "floor", "floor-h2", "official"];
+const LOOKUP_LABELS = {
+  ours: "ours (defaults: HTTP/2)",
+  "ours-fetch": 'ours, `transport: "fetch"`',
+  floor: "raw fetch floor (HTTP/1.1)",
+  "floor-h2": "HTTP/2 floor (bare `node:http2`)",
+  official: "JS SDK (HTTP/2)",
+};
+
+/** Every run of ours used HTTP/2 (the default in Node) and every run of ours-fetch used fetch. */
+function checkTransports(figure, name) {
+  for (const [v, want] of [["ours", "http2"], ["ours-fetch", "fetch"]]) {
+    const seen = new Set(figure[v].runs.map((r) => r.transport));
+    if (seen.size !== 1 || !seen.has(want)) throw new Error(`${name}: ${v} used ${[...seen]}, not ${want}`);
+  }
+}
+
 async function warm() {
-  figures.warm = await interleaved(["ours", "floor", "official"], RUNS, (v) => nodeTask("warm", v, String(WARM_CALLS)));
+  figures.warm = await interleaved(LOOKUP_VARIANTS, RUNS, (v) => nodeTask("warm", v, String(WARM_CALLS)));
+  checkTransports(figures.warm, "warm");
 }
 
 async function concurrent() {
-  figures.concurrent = await interleaved(["ours", "floor", "official"], RUNS, (v) =>
-    nodeTask("concurrent", v, String(CONCURRENT)),
-  );
+  figures.concurrent = await interleaved(LOOKUP_VARIANTS, RUNS, (v) => nodeTask("concurrent", v, String(CONCURRENT)));
+  checkTransports(figures.concurrent, "concurrent");
 }
 
 async function list(listToken) {
   const extraEnv = { MODAL_TOKEN_ID: listToken.tokenId, MODAL_TOKEN_SECRET: listToken.tokenSecret };
-  figures.list = await interleaved(["ours", "python", "floor"], RUNS, (v) =>
+  const variants = ["ours", "ours-fetch", "python", "floor", "floor-h2"];
+  figures.list = await interleaved(variants, RUNS, (v) =>
     v === "python"
       ? runJson(PY_MODAL, [PY_TASKS, "list"], { extraEnv })
       : runJson(process.execPath, [TASKS, "list", v], { extraEnv }),
   );
-  for (const v of ["ours", "python", "floor"]) {
+  checkTransports(figures.list, "list");
+  for (const v of variants) {
     const counts = new Set(figures.list[v].runs.map((r) => r.count));
     if (counts.size !== 1 || !counts.has(LIST_SIZE)) throw new Error(`list: ${v} listed ${[...counts]} secrets, not ${LIST_SIZE}`);
   }
@@ -505,6 +570,12 @@ async function report(loadStart, seedNote) {
   const loadEnd = loadavg().map((x) => x.toFixed(2)).join(" ");
   const lines = [];
   const cpu = cpus();
+  if (QUICK) {
+    lines.push(
+      `**Quick check (BENCH_QUICK=1): ${RUNS} run(s) per figure, ${WARM_CALLS} warm calls, a ${LIST_SIZE.toLocaleString("en")}-secret list. Not a result.**`,
+      "",
+    );
+  }
   lines.push(
     `Measured ${new Date().toISOString().slice(0, 16)}Z at ${v.commit} with \`npm run bench\` (\`bash bench/client.sh\`, ` +
       `\`node bench/client.mjs\`); this section took ${((performance.now() - started) / 60000).toFixed(1)} min.`,
@@ -513,9 +584,14 @@ async function report(loadStart, seedNote) {
       `${execFileSync("uname", ["-sr"], { encoding: "utf8" }).trim()}; load average ${loadStart} at the start, ${loadEnd} at the end. ` +
       "**The machine is shared with other work while this runs, so every figure carries that noise**; " +
       "the contenders take turns run by run so that it falls on all of them alike.",
-    `- Node ${v.node} (its global \`fetch\` is undici: HTTP/1.1); modal-secrets ${v.pkg} (pkg/ as built by \`npm run build\` at ${v.pkgBuilt}); ` +
+    `- Node ${v.node} (its global \`fetch\` is undici: HTTP/1.1; \`node:http2\` for the package's default transport and the HTTP/2 floor); modal-secrets ${v.pkg} (pkg/ as built by \`npm run build\` at ${v.pkgBuilt}); ` +
       `Modal's JS SDK modal@${v.modalJs} (HTTP/2); ${v.pythonModal}; ${v.pythonDotenv}; npm dotenv ${v.dotenvJs}; esbuild ${v.esbuild}; ${v.server}.`,
-    `- One local server (release build, fresh temporary store, port 0) serves every contender; it shares the CPUs with them. ${seedNote}`,
+    `- One local server (release build, fresh temporary store, port 0, \`--max-connections-per-address 4096\` so that the fetch contenders' ` +
+      `1,000 HTTP/1.1 connections are not capped; other limits at their defaults, among them 100 HTTP/2 streams per connection) serves every contender; ` +
+      `it shares the CPUs with them. ${seedNote}`,
+    "- Transports: \"ours\" is the package with its defaults, which in Node is plain gRPC over one `node:http2` session per client (h2c here); " +
+      "\"ours, fetch\" is `new Client({ …, transport: \"fetch\" })` (gRPC-web over undici's fetch, HTTP/1.1). Their floors: bench/floor.mjs " +
+      "over the global fetch (\"fetch floor\") and over one bare `node:http2` session (\"HTTP/2 floor\"). Each run checks which transport ours used.",
     `- Each figure: median of ${RUNS} runs (cold start: ${COLD_RUNS}) with min–max; every run of every contender is a fresh process. ` +
       "Ratio = our median ÷ the baseline's median, both from this run.",
     "",
@@ -574,10 +650,11 @@ async function report(loadStart, seedNote) {
     const ratio = c.ours.median / c.official.median;
     const ok = ratio <= 0.5;
     rows.push([
-      "cold start: process start → first answer, Node (`fromDict(...).hydrate()`)",
+      "cold start: process start → first answer, Node defaults (HTTP/2, opening the session included) (`fromDict(...).hydrate()`)",
       cell(c.ours, "ms"),
-      `JS SDK ${cell(c.official, "ms")}`,
-      `${ratio.toFixed(2)}× JS SDK; ${(c.ours.median / c.python.median).toFixed(2)}× Python; ${(c.ours.median / c.bare.median).toFixed(2)}× bare node`,
+      `JS SDK ${cell(c.official, "ms")}; ours, fetch ${cell(c.oursFetch, "ms")}`,
+      `${ratio.toFixed(2)}× JS SDK; ${(c.ours.median / c.python.median).toFixed(2)}× Python; ${(c.ours.median / c.bare.median).toFixed(2)}× bare node; ` +
+        `fetch: ${(c.oursFetch.median / c.official.median).toFixed(2)}× JS SDK`,
       "≤ 0.5× JS SDK",
       yes(ok),
     ]);
@@ -589,12 +666,16 @@ async function report(loadStart, seedNote) {
         "Configuration from `MODAL_SERVER_URL`/`MODAL_TOKEN_ID`/`MODAL_TOKEN_SECRET`, an empty `HOME`. " +
         "The JS SDK's closest operation to `Secret.fromDict(...).hydrate()` is `client.secrets.fromObject(...)`, but that is lazy " +
         "(it calls nothing until a sandbox uses it); its hydration, the same ephemeral `SecretGetOrCreate` request, is the SDK's internal " +
-        "`secret._hydrate(client)`, which is what is timed. The public `client.secrets.fromName` is measured as well, against our `fromName`.",
+        "`secret._hydrate(client)`, which is what is timed. The public `client.secrets.fromName` is measured as well, against our `fromName`. " +
+        "Ours uses the default client (`Client.fromEnv()`, made at the first call): in Node, HTTP/2, whose session (the TCP connection and " +
+        "the HTTP/2 preface and SETTINGS) is opened by that first call, inside the timed span; the untimed first run checks that it is HTTP/2. " +
+        "\"Ours, fetch\" makes `Client.fromEnv({ transport: \"fetch\" })` and passes it to `hydrate`.",
       "",
       "| process | median ms | min | max | ÷ JS SDK |",
       "|---|---|---|---|---|",
       ...[
-        ["ours: `Secret.fromDict({…}).hydrate()` (ESM import of pkg/node.mjs)", "ours", "official"],
+        ["ours: `Secret.fromDict({…}).hydrate()` (ESM import of pkg/node.mjs; defaults: HTTP/2)", "ours", "official"],
+        ["ours, fetch: the same with `Client.fromEnv({ transport: \"fetch\" })`", "oursFetch", "official"],
         ["JS SDK: `new ModalClient()`, `secrets.fromObject({…})`, `_hydrate`", "official", "official"],
         ["Python SDK: `modal.Secret.from_dict({…}).hydrate()`", "python", "official"],
         ["bare `node -e` (prints one line)", "bare", "official"],
@@ -614,29 +695,53 @@ async function report(loadStart, seedNote) {
   if (figures.warm) {
     const w = figures.warm;
     const us = (s) => ({ median: s.median * 1000, min: s.min * 1000, max: s.max * 1000 });
-    const ratio = w.ours.median / w.floor.median;
+    const f = w["ours-fetch"];
+    const ratio = f.median / w.floor.median;
     const ok = ratio <= 1.25;
     rows.push([
-      `warm call: sequential lookups, per call, Node (${WARM_CALLS} per run after 200 warm-up)`,
-      cell(us(w.ours), "µs"),
-      `floor ${cell(us(w.floor), "µs")}; JS SDK ${cell(us(w.official), "µs")}`,
-      `${ratio.toFixed(2)}× floor; ${(w.ours.median / w.official.median).toFixed(2)}× JS SDK`,
-      "≤ 1.25× floor; aim 1.1×",
+      `warm call: sequential lookups, per call, Node, \`transport: "fetch"\` (${WARM_CALLS} per run after 200 warm-up)`,
+      cell(us(f), "µs"),
+      `fetch floor ${cell(us(w.floor), "µs")}; JS SDK ${cell(us(w.official), "µs")}`,
+      `${ratio.toFixed(2)}× fetch floor; ${(f.median / w.official.median).toFixed(2)}× JS SDK`,
+      "≤ 1.25× fetch floor; aim 1.1×",
       yes(ok),
     ]);
-    if (!ok) missed.push("warm");
+    if (!ok) missed.push("warm-fetch");
+    const vsSdk = w.ours.median / w.official.median;
+    const vsFloor = w.ours.median / w["floor-h2"].median;
+    rows.push([
+      `warm call: sequential lookups, per call, Node defaults (HTTP/2), against the JS SDK (${WARM_CALLS} per run after 200 warm-up)`,
+      cell(us(w.ours), "µs"),
+      `JS SDK ${cell(us(w.official), "µs")}; HTTP/2 floor ${cell(us(w["floor-h2"]), "µs")}`,
+      `${vsSdk.toFixed(2)}× JS SDK; ${vsFloor.toFixed(2)}× HTTP/2 floor`,
+      "≤ 0.9× JS SDK",
+      yes(vsSdk <= 0.9),
+    ]);
+    rows.push([
+      `warm call: sequential lookups, per call, Node defaults (HTTP/2), against the HTTP/2 floor (${WARM_CALLS} per run after 200 warm-up)`,
+      cell(us(w.ours), "µs"),
+      `HTTP/2 floor ${cell(us(w["floor-h2"]), "µs")}`,
+      `${vsFloor.toFixed(2)}× HTTP/2 floor`,
+      "≤ 1.15× HTTP/2 floor",
+      yes(vsFloor <= 1.15),
+    ]);
+    if (vsSdk > 0.9 || vsFloor > 1.15) missed.push("warm");
     details.push(
       "### Warm call",
       "",
       `Each run: a fresh process makes its client, does 200 untimed lookups, then times ${WARM_CALLS} sequential ones of an existing secret ` +
-        "(3 keys). Ours: `await Secret.fromName(name).hydrate({ client })`, a new handle each time; floor: bench/floor.mjs (the same request bytes " +
-        "and headers over the global fetch, reads the status, the id and the key names); JS SDK: `await client.secrets.fromName(name)`.",
+        "(3 keys). Ours: `await Secret.fromName(name).hydrate({ client })`, a new handle each time, with the client's defaults (HTTP/2) or " +
+        "`transport: \"fetch\"`; floors: bench/floor.mjs (the same request bytes and headers over the global fetch as gRPC-web, or over one bare " +
+        "`node:http2` session as gRPC with `te: trailers`; each reads the status, the id and the key names); JS SDK: `await client.secrets.fromName(name)`.",
       "",
-      "| contender | µs per call, median | min | max | ÷ floor |",
-      "|---|---|---|---|---|",
-      ...["ours", "floor", "official"].map((k) => {
+      "| contender | µs per call, median | min | max | ÷ fetch floor | ÷ HTTP/2 floor | ÷ JS SDK |",
+      "|---|---|---|---|---|---|---|",
+      ...LOOKUP_VARIANTS.map((k) => {
         const s = us(w[k]);
-        return `| ${{ ours: "ours", floor: "raw fetch floor", official: "JS SDK (HTTP/2)" }[k]} | ${fmt(s.median)} | ${fmt(s.min)} | ${fmt(s.max)} | ${(w[k].median / w.floor.median).toFixed(2)} |`;
+        return (
+          `| ${LOOKUP_LABELS[k]} | ${fmt(s.median)} | ${fmt(s.min)} | ${fmt(s.max)} | ${(w[k].median / w.floor.median).toFixed(2)} | ` +
+          `${(w[k].median / w["floor-h2"].median).toFixed(2)} | ${(w[k].median / w.official.median).toFixed(2)} |`
+        );
       }),
       "",
     );
@@ -647,28 +752,43 @@ async function report(loadStart, seedNote) {
     const ratio = l.ours.median / l.python.median;
     const ok = ratio <= 0.5;
     rows.push([
-      `list ${LIST_SIZE.toLocaleString("en")} secrets into an array`,
+      `list ${LIST_SIZE.toLocaleString("en")} secrets into an array, Node defaults (HTTP/2)`,
       cell(l.ours, "ms"),
-      `Python SDK ${cell(l.python, "ms")}; floor ${cell(l.floor, "ms")}`,
-      `${ratio.toFixed(2)}× Python; ${(l.ours.median / l.floor.median).toFixed(2)}× the raw fetch floor`,
+      `Python SDK ${cell(l.python, "ms")}; HTTP/2 floor ${cell(l["floor-h2"], "ms")}`,
+      `${ratio.toFixed(2)}× Python; ${(l.ours.median / l["floor-h2"].median).toFixed(2)}× the HTTP/2 floor`,
       "≤ 0.5× Python",
       yes(ok),
     ]);
     if (!ok) missed.push("list");
+    const f = l["ours-fetch"];
+    const ratioFetch = f.median / l.python.median;
+    const okFetch = ratioFetch <= 0.5;
+    rows.push([
+      `list ${LIST_SIZE.toLocaleString("en")} secrets into an array, \`transport: "fetch"\``,
+      cell(f, "ms"),
+      `Python SDK ${cell(l.python, "ms")}; fetch floor ${cell(l.floor, "ms")}`,
+      `${ratioFetch.toFixed(2)}× Python; ${(f.median / l.floor.median).toFixed(2)}× the raw fetch floor`,
+      "≤ 0.5× Python",
+      yes(okFetch),
+    ]);
+    if (!okFetch) missed.push("list-fetch");
     details.push(
       "### List",
       "",
       `A workspace of its own holding ${l.ours.runs[0].count.toLocaleString("en")} secrets (one key each). Each run: a fresh process lists it once untimed, then times ` +
-        "a second full listing: ours `await Secret.objects.list({ client })` (Node), Python `modal.Secret.objects.list()`. Both page 100 at a time " +
-        `(${Math.ceil(LIST_SIZE / 100) + 1} SecretList calls). For reference, the raw fetch floor (bench/floor.mjs) lists the same pages ` +
-        "with the same requests and reads each item's name, id, creation time and key names into plain objects.",
+        "a second full listing: ours `await Secret.objects.list({ client })` (Node; defaults, i.e. HTTP/2, or `transport: \"fetch\"`), Python " +
+        `\`modal.Secret.objects.list()\`. Both page 100 at a time (${Math.floor(LIST_SIZE / 100) + 1} SecretList calls). For reference, the floors ` +
+        "(bench/floor.mjs, over the global fetch or one bare `node:http2` session) list the same pages with the same requests and read each item's " +
+        "name, id, creation time and key names into plain objects.",
       "",
       "| contender | ms, median | min | max | ÷ Python |",
       "|---|---|---|---|---|",
       ...[
-        ["ours", "ours"],
+        ["ours (defaults: HTTP/2)", "ours"],
+        ['ours, `transport: "fetch"`', "ours-fetch"],
         ["Python SDK", "python"],
         ["raw fetch floor (reference)", "floor"],
+        ["HTTP/2 floor (reference)", "floor-h2"],
       ].map(([label, k]) => `| ${label} | ${fmt(l[k].median)} | ${fmt(l[k].min)} | ${fmt(l[k].max)} | ${(l[k].median / l.python.median).toFixed(2)} |`),
       "",
     );
@@ -676,29 +796,51 @@ async function report(loadStart, seedNote) {
 
   if (figures.concurrent) {
     const c = figures.concurrent;
-    const ratio = c.ours.median / c.floor.median;
+    const f = c["ours-fetch"];
+    const ratio = f.median / c.floor.median;
     const ok = ratio <= 1.1;
     rows.push([
-      `${CONCURRENT.toLocaleString("en")} concurrent \`fromName\` hydrations, one process`,
-      cell(c.ours, "ms"),
-      `floor (HTTP/1.1) ${cell(c.floor, "ms")}; JS SDK (HTTP/2) ${cell(c.official, "ms")}`,
-      `${ratio.toFixed(2)}× floor; ${(c.ours.median / c.official.median).toFixed(2)}× JS SDK (floor ÷ JS SDK: ${(c.floor.median / c.official.median).toFixed(2)})`,
-      "≤ 1.1× floor",
+      `${CONCURRENT.toLocaleString("en")} concurrent \`fromName\` hydrations, one process, \`transport: "fetch"\``,
+      cell(f, "ms"),
+      `fetch floor (HTTP/1.1) ${cell(c.floor, "ms")}; JS SDK (HTTP/2) ${cell(c.official, "ms")}`,
+      `${ratio.toFixed(2)}× fetch floor; ${(f.median / c.official.median).toFixed(2)}× JS SDK (fetch floor ÷ JS SDK: ${(c.floor.median / c.official.median).toFixed(2)})`,
+      "≤ 1.1× fetch floor",
       yes(ok),
     ]);
-    if (!ok) missed.push("concurrent");
+    if (!ok) missed.push("concurrent-fetch");
+    const vsSdk = c.ours.median / c.official.median;
+    const vsFloor = c.ours.median / c["floor-h2"].median;
+    rows.push([
+      `${CONCURRENT.toLocaleString("en")} concurrent \`fromName\` hydrations, one process, Node defaults (HTTP/2), against the JS SDK`,
+      cell(c.ours, "ms"),
+      `JS SDK ${cell(c.official, "ms")}; HTTP/2 floor ${cell(c["floor-h2"], "ms")}`,
+      `${vsSdk.toFixed(2)}× JS SDK; ${vsFloor.toFixed(2)}× HTTP/2 floor`,
+      "≤ 0.8× JS SDK",
+      yes(vsSdk <= 0.8),
+    ]);
+    rows.push([
+      `${CONCURRENT.toLocaleString("en")} concurrent \`fromName\` hydrations, one process, Node defaults (HTTP/2), against the HTTP/2 floor`,
+      cell(c.ours, "ms"),
+      `HTTP/2 floor ${cell(c["floor-h2"], "ms")}`,
+      `${vsFloor.toFixed(2)}× HTTP/2 floor`,
+      "≤ 1.15× HTTP/2 floor",
+      yes(vsFloor <= 1.15),
+    ]);
+    if (vsSdk > 0.8 || vsFloor > 1.15) missed.push("concurrent");
     details.push(
       "### 1,000 concurrent lookups",
       "",
       `Each run: a fresh process makes its client, runs one untimed round (which opens the connections), then times one round of ${CONCURRENT} lookups started together ` +
-        "(`Promise.all`). Ours and the floor use Node's global fetch (undici, HTTP/1.1: one connection per request in flight, kept alive " +
-        "between rounds); the JS SDK multiplexes over one HTTP/2 connection.",
+        "(`Promise.all`). Ours with `transport: \"fetch\"` and the fetch floor use Node's global fetch (undici, HTTP/1.1: one connection per request in flight, kept alive " +
+        "between rounds); ours with its defaults, the HTTP/2 floor and the JS SDK multiplex over one HTTP/2 connection (the server lets 100 streams run at once on it; " +
+        "the rest wait their turn in the client's HTTP/2 stack).",
       "",
-      "| contender | ms per round, median | min | max | ÷ floor | ÷ JS SDK |",
-      "|---|---|---|---|---|---|",
-      ...["ours", "floor", "official"].map(
+      "| contender | ms per round, median | min | max | ÷ fetch floor | ÷ HTTP/2 floor | ÷ JS SDK |",
+      "|---|---|---|---|---|---|---|",
+      ...LOOKUP_VARIANTS.map(
         (k) =>
-          `| ${{ ours: "ours", floor: "raw fetch floor (HTTP/1.1)", official: "JS SDK (HTTP/2)" }[k]} | ${fmt(c[k].median)} | ${fmt(c[k].min)} | ${fmt(c[k].max)} | ${(c[k].median / c.floor.median).toFixed(2)} | ${(c[k].median / c.official.median).toFixed(2)} |`,
+          `| ${LOOKUP_LABELS[k]} | ${fmt(c[k].median)} | ${fmt(c[k].min)} | ${fmt(c[k].max)} | ${(c[k].median / c.floor.median).toFixed(2)} | ` +
+          `${(c[k].median / c["floor-h2"].median).toFixed(2)} | ${(c[k].median / c.official.median).toFixed(2)} |`,
       ),
       "",
     );
@@ -781,7 +923,7 @@ async function report(loadStart, seedNote) {
       handles: "handles, one synchronous loop",
       "handles-yield": "handles, back to the event loop every 1,000 calls",
       "handles-gc": "handles, a forced GC (`--expose-gc`) and back to the event loop every 1,000 calls",
-      hydrate: "real hydrations, `fromName(name).hydrate({ client })`, 16 in flight",
+      hydrate: "real hydrations, `fromName(name).hydrate({ client })` (defaults: HTTP/2), 16 in flight",
     };
     const [n1, , nLast] = MEM_POINTS;
     const at = (k, i) => stats(m[k].runs.map((r) => r.points[i].bytes));
@@ -850,7 +992,11 @@ async function report(loadStart, seedNote) {
   // Profiles of the figures that missed (this package's side).
   const profiles = [];
   const toProfile = (
-    env.BENCH_PROFILE === "all" ? ["cold", "warm", "concurrent", "list", "dotenv", "dotenvBig"].filter((f) => figures[f]) : missed
+    env.BENCH_PROFILE === "all"
+      ? ["cold", "warm", "warm-fetch", "concurrent", "concurrent-fetch", "list", "list-fetch", "dotenv", "dotenvBig"].filter(
+          (f) => figures[f.replace(/-fetch$/, "")],
+        )
+      : missed
   ).filter((f) => f !== "size" && f !== "memory");
   const named = toProfile.length ? namedPackage() : null;
   const measuredEnv = childEnv;
@@ -864,35 +1010,38 @@ async function report(loadStart, seedNote) {
         const args = figures.cold.scripts.ours[1];
         const code = named ? args[2].replace(JSON.stringify(pathToFileURL(PKG_ENTRY).href), JSON.stringify(pathToFileURL(named).href)) : args[2];
         const p = await profileNode([args[0], args[1], code], { answerOnly: true });
-        profiles.push(`- **Cold start**, ours (\`node --cpu-prof\` of the whole process, which exits by itself after answering):`, ...profileMarkdown(p));
-      } else if (figure === "warm") {
-        // Ours and the floor doing the same calls: the difference is what the package adds.
+        profiles.push(`- **Cold start**, ours with its defaults (HTTP/2) (\`node --cpu-prof\` of the whole process, which exits by itself after answering):`, ...profileMarkdown(p));
+      } else if (figure === "warm" || figure === "warm-fetch") {
+        // Ours and its floor doing the same calls: the difference is what the package adds.
+        const [v, floorV, what] = figure === "warm" ? ["ours", "floor-h2", "HTTP/2"] : ["ours-fetch", "floor", "fetch"];
         const calls = WARM_CALLS * 5;
-        const ours = await profileTask(["warm", "ours", String(calls)]);
-        const floor = await profileTask(["warm", "floor", String(calls)]);
+        const ours = await profileTask(["warm", v, String(calls)]);
+        const floor = await profileTask(["warm", floorV, String(calls)]);
         profiles.push(
-          `- **Warm call**: ours and the floor, each ${calls} sequential lookups (the timed loop only); ours:`,
+          `- **Warm call, ${what}**: ours and the ${what} floor, each ${calls} sequential lookups (the timed loop only); ours:`,
           ...profileMarkdown(ours),
           "  Ours against the floor:",
           ...diffMarkdown(ours, floor, { calls }),
         );
-      } else if (figure === "concurrent") {
+      } else if (figure === "concurrent" || figure === "concurrent-fetch") {
+        const [v, floorV, what] = figure === "concurrent" ? ["ours", "floor-h2", "HTTP/2"] : ["ours-fetch", "floor", "fetch"];
         const rounds = 3;
-        const ours = await profileTask(["concurrent", "ours", String(CONCURRENT), String(rounds)]);
-        const floor = await profileTask(["concurrent", "floor", String(CONCURRENT), String(rounds)]);
+        const ours = await profileTask(["concurrent", v, String(CONCURRENT), String(rounds)]);
+        const floor = await profileTask(["concurrent", floorV, String(CONCURRENT), String(rounds)]);
         profiles.push(
-          `- **1,000 concurrent lookups**: ours and the floor, ${rounds} timed rounds each (the timed rounds only); ours:`,
+          `- **1,000 concurrent lookups, ${what}**: ours and the ${what} floor, ${rounds} timed rounds each (the timed rounds only); ours:`,
           ...profileMarkdown(ours),
           "  Ours against the floor:",
           ...diffMarkdown(ours, floor, { calls: rounds * CONCURRENT }),
         );
-      } else if (figure === "list") {
+      } else if (figure === "list" || figure === "list-fetch") {
+        const [v, floorV, what] = figure === "list" ? ["ours", "floor-h2", "HTTP/2"] : ["ours-fetch", "floor", "fetch"];
         const times = 5;
-        const ours = await profileTask(["list", "ours", String(times)], figures.list.extraEnv);
-        const floor = await profileTask(["list", "floor", String(times)], figures.list.extraEnv);
+        const ours = await profileTask(["list", v, String(times)], figures.list.extraEnv);
+        const floor = await profileTask(["list", floorV, String(times)], figures.list.extraEnv);
         const pages = times * (Math.floor(LIST_SIZE / 100) + 1);
         profiles.push(
-          `- **List ${LIST_SIZE.toLocaleString("en")}**: ours and the floor, ${times} full listings each (the timed listings only; "per call" = per page); ours:`,
+          `- **List ${LIST_SIZE.toLocaleString("en")}, ${what}**: ours and the ${what} floor, ${times} full listings each (the timed listings only; "per call" = per page); ours:`,
           ...profileMarkdown(ours),
           "  Ours against the floor:",
           ...diffMarkdown(ours, floor, { calls: pages }),

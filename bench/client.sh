@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The "Client" section of bench/RESULTS.md (issue 7): this package against Modal's official JS SDK
-# (modal@0.11.1, HTTP/2), its Python SDK (modal==1.6.4), python-dotenv, npm dotenv and a raw-fetch
-# floor (bench/floor.mjs), against one local server. The measuring is bench/client.mjs; this script
+# (modal@0.11.1, HTTP/2), its Python SDK (modal==1.6.4), python-dotenv, npm dotenv and two floors
+# (bench/floor.mjs: raw fetch, and bare node:http2 for the package's default transport in Node,
+# issue 15), against one local server. The measuring is bench/client.mjs; this script
 # gets everything it needs first, under target/ (never into the repository's package.json):
 #   - Modal's Python SDK in target/official-venv (as tests/official/run.sh installs it),
 #   - Modal's JS SDK in target/official-js (shared with tests/official/run.sh),
@@ -9,7 +10,8 @@
 #   - python-dotenv (scripts/setup.sh installs it for python3; else pip --target target/bench-py),
 #   - pkg/ and the release server (`npm run build` when either is missing or older than its sources).
 # Nothing here passes or fails on a figure. BENCH_RUNS (default 5) sets the runs per figure;
-# BENCH_ONLY=size,cold,... limits the figures (for trying things; the section is still replaced).
+# BENCH_ONLY=size,cold,... limits the figures (for trying things; the section is still replaced);
+# BENCH_QUICK=1 BENCH_RUNS=1 checks that the figures run (small counts; the section says so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

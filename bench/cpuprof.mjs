@@ -1,5 +1,5 @@
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`): self time per function, and per origin
-// (the package's wasm, its JS glue, undici, other Node internals, GC, ...). Used by bench/client.mjs
+// (the package's wasm, its JS glue, undici, node:http2, other Node internals, GC, ...). Used by bench/client.mjs
 // for the figures whose target does not hold; also usable by hand:
 //   node bench/cpuprof.mjs FILE.cpuprofile [TOP]
 import { readFileSync } from "node:fs";
@@ -16,7 +16,8 @@ export function origin(frame) {
   if (url.includes("undici")) return "undici (fetch)";
   if (url.includes("/node_modules/modal/")) return "Modal's JS SDK";
   if (url.includes("/node_modules/")) return "other npm packages";
-  if (url.startsWith("node:")) return "Node internals (other than undici)";
+  if (/^node:(internal\/)?http2\b/.test(url)) return "node:http2";
+  if (url.startsWith("node:")) return "Node internals (other than undici and http2)";
   if (url.includes("/bench/")) return "the benchmark harness";
   if (url === "") return "V8 builtins / native";
   return "other";

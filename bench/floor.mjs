@@ -4,7 +4,8 @@
 // body bytes) with the global `fetch`, and reads the answer: the gRPC status (trailers-only headers or
 // the trailer frame) and, from the response message, each secret's id, name and key names. No
 // library, no retries, no validation beyond what reading the answer needs. It is the floor the
-// package's per-call cost is compared to.
+// package's per-call cost is compared to. makeH2FloorClient (at the end) is the same over bare
+// node:http2 (plain gRPC), the floor of the package's default transport in Node (issue 15).
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
@@ -202,4 +203,74 @@ export function makeFloorClient({ serverUrl, tokenId, tokenSecret, fetchImpl = g
 /** lookup(name) → { secretId, keys } alone (see makeFloorClient). */
 export function makeFloor(options) {
   return makeFloorClient(options).lookup;
+}
+
+/**
+ * The HTTP/2 floor (issue 15): the same calls as makeFloorClient, as plain gRPC over one bare
+ * `node:http2` session (h2c with prior knowledge for http://, TLS with ALPN h2 for https://), the
+ * way the package's default transport in Node sends them: the same 5-byte frames, the same
+ * x-modal-* headers, `content-type: application/grpc`, `te: trailers`. It reads the body and the
+ * trailers (or the headers of a trailers-only answer) for grpc-status. One session, opened at the
+ * first call and shared by every call (streams multiplex on it); close() ends it. No retries, no
+ * pings, no reconnects, no deadline: the least that does the job.
+ */
+export async function makeH2FloorClient({ serverUrl, tokenId, tokenSecret }) {
+  const { connect } = await import("node:http2");
+  const url = new URL(serverUrl);
+  const prefix = `${url.pathname.replace(/\/$/, "")}/modal.client.ModalClient/`;
+  let session;
+  function call(method, body) {
+    if (!session || session.closed || session.destroyed) session = connect(url.origin);
+    return new Promise((resolve, reject) => {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": prefix + method,
+        "content-type": "application/grpc",
+        te: "trailers",
+        "x-modal-token-id": tokenId,
+        "x-modal-token-secret": tokenSecret,
+        "x-modal-client-type": "8",
+        "x-modal-client-version": "1.0.0",
+        "x-modal-host": url.host,
+        "x-idempotency-key": crypto.randomUUID(),
+        "x-retry-attempt": "0",
+      });
+      let status;
+      let grpcStatus;
+      const chunks = [];
+      stream.on("response", (h) => {
+        status = h[":status"];
+        grpcStatus = h["grpc-status"];
+      });
+      stream.on("trailers", (t) => {
+        grpcStatus = t["grpc-status"] ?? grpcStatus;
+      });
+      stream.on("data", (chunk) => chunks.push(chunk));
+      stream.on("error", reject);
+      stream.on("end", () => {
+        const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        const len = bytes.length >= 5 ? bytes.readUInt32BE(1) : -1;
+        if (status !== 200 || grpcStatus !== "0" || len < 0 || bytes.length < 5 + len) {
+          reject(new Error(`floor (http2): ${method}: HTTP ${status}, grpc-status ${grpcStatus}`));
+        } else resolve([bytes, 5, 5 + len]);
+      });
+      stream.end(body);
+    });
+  }
+  return {
+    lookup: async (name) => decodeResponse(...(await call("SecretGetOrCreate", requestBody(name)))),
+    async listAll() {
+      const all = [];
+      let before = 0;
+      for (;;) {
+        const page = decodeList(...(await call("SecretList", listBody(before))));
+        all.push(...page);
+        if (page.length < 100) return all;
+        before = page[page.length - 1].createdAt;
+      }
+    },
+    close() {
+      session?.close();
+    },
+  };
 }
