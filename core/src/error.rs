@@ -328,40 +328,26 @@ impl Error {
 }
 
 impl Error {
-    /// This error with every text that came from the server (a status message, a content type, a
+    /// This error with the text that came from outside (a status message, a content type, a
     /// redirect's target, a transport's description) cleared of `secrets`: see
     /// [`crate::redact::redact_text`].
-    pub fn redact(self, secrets: &[&str]) -> Error {
-        let clean = |text: String| crate::redact::redact_text(&text, secrets);
-        match self {
-            Error::Status {
-                code,
-                message,
-                retry_after,
-            } => Error::Status {
-                code,
-                message: clean(message),
-                retry_after,
-            },
-            Error::InvalidInput(text) => Error::InvalidInput(clean(text)),
-            Error::Config(text) => Error::Config(clean(text)),
-            Error::Connection(text) => Error::Connection(clean(text)),
-            Error::Redirect { status, to } => Error::Redirect {
-                status,
-                to: to.map(clean),
-            },
-            Error::Malformed(malformed) => Error::Malformed(match malformed {
-                Malformed::WrongContentType(text) => Malformed::WrongContentType(clean(text)),
-                Malformed::NotGrpcContentType(text) => Malformed::NotGrpcContentType(clean(text)),
-                Malformed::BadStatus(text) => Malformed::BadStatus(clean(text)),
-                Malformed::BadMessage { message, reason } => Malformed::BadMessage {
-                    message,
-                    reason: clean(reason),
-                },
-                other => other,
-            }),
-            other @ (Error::Timeout(_) | Error::Aborted) => other,
-        }
+    pub fn redact(mut self, secrets: &[&str]) -> Error {
+        let text = match &mut self {
+            Error::Status { message: text, .. }
+            | Error::InvalidInput(text)
+            | Error::Config(text)
+            | Error::Connection(text)
+            | Error::Redirect { to: Some(text), .. }
+            | Error::Malformed(
+                Malformed::WrongContentType(text)
+                | Malformed::NotGrpcContentType(text)
+                | Malformed::BadStatus(text)
+                | Malformed::BadMessage { reason: text, .. },
+            ) => text,
+            _ => return self,
+        };
+        *text = crate::redact::redact_text(text, secrets);
+        self
     }
 }
 

@@ -354,26 +354,33 @@ fn redirect_error(status: u16, headers: &Metadata<'_>) -> Option<Error> {
 /// (`"https://login.example.com"`), or that it stays on the same server.
 pub fn redirect_target(location: &str) -> String {
     let location = location.trim();
-    let is_scheme = |s: &str| {
-        s.starts_with(|c: char| c.is_ascii_alphabetic())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    let scheme_chars = location
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))
+        .unwrap_or(location.len());
+    let (scheme, rest) = if scheme_chars > 0
+        && location.as_bytes()[0].is_ascii_alphabetic()
+        && location[scheme_chars..].starts_with("://")
+    {
+        (&location[..scheme_chars], &location[scheme_chars + 3..])
+    } else if let Some(rest) = location.strip_prefix("//") {
+        ("", rest)
+    } else {
+        return "another path of the same server".to_owned();
     };
-    let (scheme, rest) = match location.split_once("://") {
-        Some((scheme, rest)) if is_scheme(scheme) => (Some(scheme), rest),
-        _ => match location.strip_prefix("//") {
-            Some(rest) => (None, rest),
-            None => return "another path of the same server".to_owned(),
-        },
-    };
-    let authority = rest.split(['/', '\\', '?', '#']).next().unwrap_or("");
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let origin = match scheme {
-        Some(scheme) => format!("{}://{host}", scheme.to_ascii_lowercase()),
-        None => format!("//{host}"),
-    };
+    let authority_end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'\\' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    // No credentials: what follows the last `@` is the host.
+    let host_from = authority
+        .bytes()
+        .rposition(|b| b == b'@')
+        .map_or(0, |at| at + 1);
+    let mut origin = scheme.to_ascii_lowercase();
+    origin.push_str(if scheme.is_empty() { "//" } else { "://" });
+    origin.push_str(&authority[host_from..]);
     crate::validate::quote(&origin)
 }
 

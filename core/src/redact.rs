@@ -52,44 +52,44 @@ fn ends_word(c: char) -> bool {
 }
 
 /// `text` (from a server, so possibly hostile: an echo of the token secret or of a value just sent)
-/// with each of `secrets` replaced by `***`. Longer secrets go first, so one that contains another
-/// is hidden whole. Secrets of fewer than 4 bytes are hidden where they stand as a whole word (see
-/// [`WHOLE_WORD_BELOW`]).
+/// with every occurrence of each of `secrets` replaced by `***`. Occurrences are marked first and
+/// replaced at the end, so secrets that overlap or contain one another are hidden whole. Secrets of
+/// fewer than 4 bytes are hidden where they stand as a whole word (see [`WHOLE_WORD_BELOW`]).
 pub fn redact_text(text: &str, secrets: &[&str]) -> String {
-    let mut secrets: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
-    secrets.sort_unstable_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut out = text.to_owned();
-    for secret in secrets {
-        if secret.len() >= WHOLE_WORD_BELOW {
-            if out.contains(secret) {
-                out = out.replace(secret, "***");
+    let in_word = |c: Option<char>| c.is_some_and(|c| !ends_word(c));
+    let mut hidden = vec![false; text.len()];
+    let mut any = false;
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        for (at, _) in text.match_indices(secret) {
+            let end = at + secret.len();
+            if secret.len() < WHOLE_WORD_BELOW
+                && (in_word(text[..at].chars().next_back()) || in_word(text[end..].chars().next()))
+            {
+                continue;
             }
-            continue;
+            hidden[at..end].fill(true);
+            any = true;
         }
-        let word = |c: Option<char>| c.is_some_and(|c| !ends_word(c));
-        let mut kept = String::with_capacity(out.len());
-        let mut rest = out.as_str();
-        let mut before: Option<char> = None;
-        while let Some(at) = rest.find(secret) {
-            let (head, tail) = rest.split_at(at);
-            let prev = head.chars().next_back().or(before);
-            let next = tail[secret.len()..].chars().next();
-            kept.push_str(head);
-            if word(prev) || word(next) {
-                // Part of a longer word: keep its first char and look again after it.
-                let first = tail.chars().next().map_or(1, char::len_utf8);
-                kept.push_str(&tail[..first]);
-                before = tail[..first].chars().next_back();
-                rest = &tail[first..];
-            } else {
-                kept.push_str("***");
-                before = Some('*');
-                rest = &tail[secret.len()..];
-            }
-        }
-        kept.push_str(rest);
-        out = kept;
     }
+    if !any {
+        return text.to_owned();
+    }
+    // Marks start and end where matches do, so every run's ends are char boundaries.
+    let mut out = String::with_capacity(text.len());
+    let (mut shown_from, mut i) = (0, 0);
+    while i < hidden.len() {
+        if hidden[i] {
+            out.push_str(&text[shown_from..i]);
+            out.push_str("***");
+            while i < hidden.len() && hidden[i] {
+                i += 1;
+            }
+            shown_from = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&text[shown_from..]);
     out
 }
 
@@ -116,6 +116,25 @@ mod tests {
             redact_text("http://127.0.0.1:8 HTTP/1.1 'x' v=1 1", &["1", "x"]),
             "http://127.0.0.1:8 HTTP/1.1 '***' v=*** ***"
         );
+    }
+
+    proptest::proptest! {
+        /// Whatever the text and however the secrets overlap, none of 4 bytes or more survives,
+        /// and a text holding no secret comes back as it was.
+        #[test]
+        fn no_secret_survives(
+            text in "[ab*=é ]{0,40}",
+            secrets in proptest::collection::vec("[abé]{4,7}", 0..4),
+        ) {
+            let refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+            let out = redact_text(&text, &refs);
+            for secret in &refs {
+                proptest::prop_assert!(!out.contains(secret), "{out:?} holds {secret:?}");
+            }
+            if refs.iter().all(|s| !text.contains(s)) {
+                proptest::prop_assert_eq!(out, text);
+            }
+        }
     }
 
     #[test]
