@@ -21,6 +21,7 @@
 use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -31,6 +32,9 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::{PathAndQuery, Scheme};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body::{Body as HttpBody, Frame, SizeHint};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, TrustAnchor};
+use tokio_rustls::rustls::{self, RootCertStore};
 use tonic::Status;
 use tonic::body::Body;
 use tonic::server::NamedService;
@@ -123,6 +127,66 @@ impl Upstream {
     }
 }
 
+/// The flag that names an extra CA file for the upstream's TLS.
+pub const UPSTREAM_CA_FLAG: &str = "--upstream-ca";
+
+/// A PEM file of CA certificates that the upstream's TLS trusts beside the built-in roots, and what
+/// named it ([`UPSTREAM_CA_FLAG`] or `SSL_CERT_FILE`), for error messages.
+#[derive(Clone, Debug)]
+pub struct CaFile {
+    pub path: PathBuf,
+    pub named_by: &'static str,
+}
+
+/// The extra roots for `upstream`'s TLS, read from `files` at start: every certificate in every
+/// file (a bundle may hold several; anything else in it, a key say, is skipped). A file that cannot
+/// be read, holds no certificate, or holds one that is not a usable CA certificate is an error
+/// naming the flag (or variable) and the path; nothing of the file's content is quoted. For an
+/// `http://` upstream there is no TLS: files named by `SSL_CERT_FILE` are ignored, and
+/// `--upstream-ca` is refused, since it would do nothing.
+pub fn extra_roots(
+    upstream: &Upstream,
+    files: &[CaFile],
+) -> Result<Vec<TrustAnchor<'static>>, String> {
+    if !upstream.is_tls() {
+        return match files.iter().find(|f| f.named_by == UPSTREAM_CA_FLAG) {
+            Some(file) => Err(format!(
+                "{UPSTREAM_CA_FLAG} {}: the upstream {} is cleartext (http://), so there is no \
+                 certificate to check; it is for an https:// upstream",
+                file.path.display(),
+                upstream.origin()
+            )),
+            None => Ok(Vec::new()),
+        };
+    }
+    let mut roots = RootCertStore::empty();
+    for file in files {
+        let fail = |why: String| format!("{} {}: {why}", file.named_by, file.path.display());
+        let pem = std::fs::read(&file.path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+        let mut count = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            count += 1;
+            let cert =
+                cert.map_err(|e| fail(format!("certificate {count} is not valid PEM: {e}")))?;
+            roots.add(cert).map_err(|e| {
+                let why = match e {
+                    rustls::Error::InvalidCertificate(e) => format!("{e:?}"),
+                    e => e.to_string(),
+                };
+                fail(format!(
+                    "certificate {count} is not a usable CA certificate ({why})"
+                ))
+            })?;
+        }
+        if count == 0 {
+            return Err(fail(
+                "holds no PEM certificate (-----BEGIN CERTIFICATE-----)".to_owned(),
+            ));
+        }
+    }
+    Ok(roots.roots)
+}
+
 /// The gateway service: mounted at `/modal.client.ModalClient/` in place of the local service.
 #[derive(Clone)]
 pub struct Gateway {
@@ -135,8 +199,12 @@ pub struct Gateway {
 impl Gateway {
     /// Sets up the upstream client. No connection is made until the first call, so a gateway
     /// starts (and serves its static files) while the upstream is down; calls then answer
-    /// UNAVAILABLE. Must run inside a Tokio runtime.
-    pub fn new(upstream: &Upstream) -> Result<Gateway, String> {
+    /// UNAVAILABLE. An `https://` upstream's certificate is checked against the Mozilla roots
+    /// built in and `extra_roots` (from [`extra_roots`]). Must run inside a Tokio runtime.
+    pub fn new(
+        upstream: &Upstream,
+        extra_roots: Vec<TrustAnchor<'static>>,
+    ) -> Result<Gateway, String> {
         let mut endpoint = Endpoint::from(upstream.uri.clone())
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
@@ -145,7 +213,11 @@ impl Gateway {
             .map_err(|e| e.to_string())?;
         if upstream.is_tls() {
             endpoint = endpoint
-                .tls_config(ClientTlsConfig::new().with_webpki_roots())
+                .tls_config(
+                    ClientTlsConfig::new()
+                        .with_webpki_roots()
+                        .trust_anchors(extra_roots),
+                )
                 .map_err(|e| format!("TLS to {}: {e}", upstream.origin()))?;
         }
         Ok(Gateway {
@@ -407,11 +479,13 @@ fn deadline_exceeded() -> Status {
 /// (connection refused, DNS, TLS, reset, …), never anything of the request.
 fn upstream_error(origin: &str, error: &tonic::transport::Error) -> Status {
     let mut causes: Vec<String> = Vec::new();
+    let mut hint = None;
     let mut source: Option<&(dyn StdError + 'static)> = error.source();
     while let Some(cause) = source {
         if cause.is::<tonic::TimeoutExpired>() {
             return deadline_exceeded();
         }
+        hint = hint.or_else(|| certificate_hint(cause));
         let text = cause.to_string();
         if causes.last() != Some(&text) {
             causes.push(text);
@@ -421,10 +495,42 @@ fn upstream_error(origin: &str, error: &tonic::transport::Error) -> Status {
     if causes.is_empty() {
         causes.push(error.to_string());
     }
+    causes.extend(hint);
     Status::unavailable(format!(
         "the gateway got no answer from its upstream {origin}: {}",
         causes.join(": ")
     ))
+}
+
+/// What to tell the operator when `cause` is rustls refusing the upstream's certificate because no
+/// root the gateway trusts vouches for it (it comes wrapped in an `io::Error`, whose `source`
+/// skips it): signed by an unknown CA, or a CA certificate (self-signed, say) served as the
+/// server's own.
+fn certificate_hint(cause: &(dyn StdError + 'static)) -> Option<String> {
+    let rustls_error = cause.downcast_ref::<rustls::Error>().or_else(|| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|e| e.get_ref())
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+    });
+    match rustls_error? {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
+            Some(format!(
+                "the upstream's certificate is not signed by a CA this gateway trusts (the \
+                 Mozilla roots built in, and any {UPSTREAM_CA_FLAG} or SSL_CERT_FILE)"
+            ))
+        }
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other))
+            if format!("{other:?}").contains("CaUsedAsEndEntity") =>
+        {
+            Some(format!(
+                "the upstream's certificate is not trusted: it is a CA certificate (self-signed?), \
+                 which is never accepted as a server's own; the upstream needs a certificate \
+                 issued by a CA, and this gateway that CA ({UPSTREAM_CA_FLAG})"
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// The upstream's answer, made ready to go back: its headers minus the dropped ones, its body and
@@ -584,6 +690,70 @@ mod tests {
         ] {
             assert!(Upstream::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn extra_ca_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let https = Upstream::parse("https://localhost:1").unwrap();
+        let http = Upstream::parse("http://localhost:1").unwrap();
+        let file = |name: &str, text: &[u8], named_by: &'static str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            CaFile { path, named_by }
+        };
+        let cert = include_bytes!("../tests/fixtures/self-signed.crt");
+        let mut bundle = cert.to_vec();
+        bundle.extend_from_slice(include_bytes!("../tests/fixtures/self-signed.key"));
+        bundle.extend_from_slice(cert);
+        let good = file("bundle.pem", &bundle, UPSTREAM_CA_FLAG);
+        assert_eq!(
+            extra_roots(&https, std::slice::from_ref(&good))
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(extra_roots(&https, &[]).unwrap().is_empty());
+
+        let err = |files: &[CaFile]| extra_roots(&https, files).unwrap_err();
+        let missing = CaFile {
+            path: dir.path().join("missing.pem"),
+            named_by: UPSTREAM_CA_FLAG,
+        };
+        let e = err(&[good.clone(), missing]);
+        assert!(
+            e.starts_with("--upstream-ca ") && e.contains("missing.pem: cannot read it"),
+            "{e}"
+        );
+        let key_only = file(
+            "key.pem",
+            include_bytes!("../tests/fixtures/self-signed.key"),
+            "SSL_CERT_FILE",
+        );
+        let e = err(std::slice::from_ref(&key_only));
+        assert!(
+            e.starts_with("SSL_CERT_FILE ") && e.contains("holds no PEM certificate"),
+            "{e}"
+        );
+        assert!(!e.contains("PRIVATE"), "{e}");
+        let broken = file(
+            "broken.pem",
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            UPSTREAM_CA_FLAG,
+        );
+        let e = err(&[broken]);
+        assert!(
+            e.contains("certificate 1 is not a usable CA certificate"),
+            "{e}"
+        );
+
+        // No TLS: --upstream-ca is refused, SSL_CERT_FILE ignored.
+        assert!(
+            extra_roots(&http, &[good])
+                .unwrap_err()
+                .contains("cleartext")
+        );
+        assert!(extra_roots(&http, &[key_only]).unwrap().is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 use modal_secrets_core::validate;
+use modal_secrets_server::gateway::{CaFile, UPSTREAM_CA_FLAG};
 use modal_secrets_server::idempotency::IdempotencyLimits;
 use modal_secrets_server::limits::{
     DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_WORKSPACE_QUOTA_BYTES, MAX_REQUEST_BYTES,
@@ -122,6 +123,11 @@ struct ServeArgs {
     /// token, not only the secrets methods. See server/README.md for the risk.
     #[arg(long, requires = "upstream")]
     forward_all_methods: bool,
+    /// Gateway: also trust the CA certificates in this PEM file (one or more; repeatable) for an
+    /// https:// upstream, beside the Mozilla roots built in. SSL_CERT_FILE, when set, is read
+    /// the same way. See server/README.md for the risk.
+    #[arg(long = "upstream-ca", value_name = "FILE", requires = "upstream")]
+    upstream_ca: Vec<PathBuf>,
 }
 
 /// The smallest --max-buffered-body-bytes: one largest request must fit.
@@ -282,6 +288,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     runtime.block_on(async {
         let (config_www, config_pkg) = (args.www.clone(), args.pkg.clone());
         let key_file = args.data.key_file();
+        let upstream_ca = upstream_ca_files(&args);
         let mode = match args.upstream {
             Some(upstream) => Mode::Gateway { upstream },
             None => Mode::Local {
@@ -311,6 +318,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             max_buffered_body_bytes: args.max_buffered_body_bytes,
             workspace_quota_bytes: args.workspace_quota_bytes,
             forward_all_methods: args.forward_all_methods,
+            upstream_ca: upstream_ca.clone(),
         };
         let running = start(config).await.map_err(|e| e.to_string())?;
         let backend = match (running.store(), running.upstream()) {
@@ -319,7 +327,23 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 store.path().display(),
                 store.key_path().display()
             ),
-            (None, Some(upstream)) => format!("gateway to {upstream} (no store)"),
+            (None, Some(upstream)) => format!(
+                "gateway to {upstream} (no store){}",
+                if upstream.starts_with("https://") {
+                    upstream_ca
+                        .iter()
+                        .map(|f| {
+                            format!(
+                                ", also trusting the CAs in {} ({})",
+                                f.path.display(),
+                                f.named_by
+                            )
+                        })
+                        .collect::<String>()
+                } else {
+                    String::new()
+                }
+            ),
             (None, None) => String::new(),
         };
         log::info(&format!(
@@ -354,6 +378,29 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         log::info("stopped");
         Ok(())
     })
+}
+
+/// The gateway's extra CA files: each `--upstream-ca`, then `SSL_CERT_FILE` if set (not empty).
+/// None for a local server.
+fn upstream_ca_files(args: &ServeArgs) -> Vec<CaFile> {
+    if args.upstream.is_none() {
+        return Vec::new();
+    }
+    let mut files: Vec<CaFile> = args
+        .upstream_ca
+        .iter()
+        .map(|path| CaFile {
+            path: path.clone(),
+            named_by: UPSTREAM_CA_FLAG,
+        })
+        .collect();
+    if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
+        files.push(CaFile {
+            path: PathBuf::from(path),
+            named_by: "SSL_CERT_FILE",
+        });
+    }
+    files
 }
 
 /// Resolves once process `pid` is no longer the parent (it exited); never without a `pid`.

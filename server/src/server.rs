@@ -14,7 +14,7 @@ use tonic_web::GrpcWebLayer;
 
 use crate::auth::Auth;
 use crate::call_layer::CallLayer;
-use crate::gateway::{Gateway, Upstream};
+use crate::gateway::{self, CaFile, Gateway, Upstream};
 use crate::idempotency::{Idempotency, IdempotencyLimits};
 use crate::limits::{
     DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_WORKSPACE_QUOTA_BYTES, EPHEMERAL_TTL_SECS,
@@ -73,6 +73,9 @@ pub struct Config {
     /// Gateway: forward every ModalClient method, not only the secrets ones
     /// (`--forward-all-methods`).
     pub forward_all_methods: bool,
+    /// Gateway: PEM files of CA certificates its upstream's TLS trusts beside the built-in roots
+    /// (`--upstream-ca`, `SSL_CERT_FILE`).
+    pub upstream_ca: Vec<CaFile>,
 }
 
 impl Config {
@@ -95,6 +98,7 @@ impl Config {
             max_buffered_body_bytes: DEFAULT_MAX_BUFFERED_BODY_BYTES,
             workspace_quota_bytes: DEFAULT_WORKSPACE_QUOTA_BYTES,
             forward_all_methods: false,
+            upstream_ca: Vec::new(),
         }
     }
 
@@ -118,6 +122,8 @@ pub enum StartError {
     },
     Origin(String),
     Upstream(String),
+    /// An extra CA file for the upstream (the message names the flag and the path).
+    UpstreamCa(String),
     TrustedProxy(String),
 }
 
@@ -128,6 +134,7 @@ impl std::fmt::Display for StartError {
             StartError::Bind { listen, error } => write!(f, "cannot listen on {listen}: {error}"),
             StartError::Origin(e) => write!(f, "--allow-origin: {e}"),
             StartError::Upstream(e) => write!(f, "--upstream: {e}"),
+            StartError::UpstreamCa(e) => write!(f, "{e}"),
             StartError::TrustedProxy(e) => write!(f, "--trusted-proxy: {e}"),
         }
     }
@@ -213,7 +220,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         }
         Mode::Gateway { upstream } => {
             let upstream = Upstream::parse(upstream).map_err(StartError::Upstream)?;
-            let gateway = Gateway::new(&upstream)
+            let roots = gateway::extra_roots(&upstream, &config.upstream_ca)
+                .map_err(StartError::UpstreamCa)?;
+            let gateway = Gateway::new(&upstream, roots)
                 .map_err(StartError::Upstream)?
                 .forward_all_methods(config.forward_all_methods);
             Backend::Gateway(gateway, upstream.origin())
@@ -336,7 +345,7 @@ pub fn local_call_stack(store: Arc<Store>, auth_limit: AuthLimit) -> CallStack {
 /// Must run inside a Tokio runtime.
 pub fn gateway_call_stack(upstream: &str, auth_limit: AuthLimit) -> Result<CallStack, String> {
     let upstream = Upstream::parse(upstream)?;
-    let gateway = Gateway::new(&upstream)?;
+    let gateway = Gateway::new(&upstream, Vec::new())?;
     let stack = tower::ServiceBuilder::new()
         .layer(GrpcWebLayer::new())
         .layer(CallLayer::gateway(Arc::new(Throttle::new(auth_limit))))
