@@ -5,6 +5,19 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+# A test process that never exits (a socket or timer left open) would hang CI until its 90 minutes
+# run out; each test step gets a bound instead, and says which step ran over.
+bounded() {
+  local seconds=$1
+  shift
+  local status=0
+  timeout --kill-after=30 "$seconds" "$@" || status=$?
+  if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+    echo "test.sh: '$*' ran over ${seconds}s (a test process that did not exit?)" >&2
+  fi
+  return "$status"
+}
+
 step "setup"
 bash scripts/setup.sh
 
@@ -39,21 +52,21 @@ step "Soak: 64 clients mixing every method for 60 s against the server binary (s
 SOAK_SECONDS=60 cargo test -p modal-secrets-server --test soak -- --ignored --nocapture
 
 step "Node tests (the built package; Node's default transport, gRPC over node:http2)"
-node --test --test-reporter=spec tests/node/
-node --test --test-reporter=spec tests/browser/
-node --test --test-reporter=spec tests/cli/ # the modal-secrets CLI, and beside Modal's official `modal secret`
+bounded 1500 node --test --test-reporter=spec tests/node/
+bounded 900 node --test --test-reporter=spec tests/browser/
+bounded 900 node --test --test-reporter=spec tests/cli/ # the modal-secrets CLI, and beside Modal's official `modal secret`
 
 step "Node tests again over the other transport (gRPC-web over fetch): the suites that drive the client"
 # (tests/node/hostile and proxy are gRPC-web's faults and always use fetch; http2.test.mjs is HTTP/2's.)
-MODAL_SECRETS_TEST_TRANSPORT=fetch node --test --test-reporter=spec \
+MODAL_SECRETS_TEST_TRANSPORT=fetch bounded 1200 node --test --test-reporter=spec \
   tests/node/client.test.mjs tests/node/faults.test.mjs tests/node/redaction.test.mjs \
   tests/node/redirect.test.mjs tests/cli/cli.test.mjs
 
 step "Runtimes (Node ESM/CJS, Deno, Bun, workerd, Chromium + Vite; the packed tarball)"
-node --test --test-reporter=spec tests/runtimes/
+bounded 1200 node --test --test-reporter=spec tests/runtimes/
 
 step "Modal's official clients (Python CLI + SDK modal==1.6.4, JS SDK modal@0.11.1)"
-bash tests/official/run.sh
+bounded 1500 bash tests/official/run.sh
 
 step "Secrets audit: no value or token secret in any server log or printed output of the steps above"
-NODE_OPTIONS=$node_options_before node --test --test-reporter=spec tests/audit/
+NODE_OPTIONS=$node_options_before bounded 600 node --test --test-reporter=spec tests/audit/
