@@ -1,6 +1,7 @@
 //! Plain gRPC answers (HTTP/2, the status in trailers): [`decode_grpc_response`] and the request
 //! headers of [`Protocol::Grpc`]. The property tests hold it to the gRPC-web decoder: the same
 //! message and status, carried either way, read the same.
+use super::tests::status_of;
 use super::*;
 use crate::ErrorKind;
 use crate::proto::{SecretGetInfoResponse, SecretMetadata};
@@ -48,17 +49,6 @@ fn malformed(decoded: Decoded<'_>) -> Malformed {
     match decoded.outcome {
         Err(Error::Malformed(m)) => m,
         other => panic!("expected a malformed-response error, got {other:?}"),
-    }
-}
-
-fn status_of(decoded: Decoded<'_>) -> (Code, String, Option<Duration>) {
-    match decoded.outcome {
-        Err(Error::Status {
-            code,
-            message,
-            retry_after,
-        }) => (code, message, retry_after),
-        other => panic!("expected a status error, got {other:?}"),
     }
 }
 

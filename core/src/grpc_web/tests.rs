@@ -48,7 +48,8 @@ fn malformed(status: u16, headers: &[(String, String)], body: &[u8]) -> Malforme
     }
 }
 
-fn status_of(decoded: Decoded<'_>) -> (Code, String, Option<Duration>) {
+/// The status error a decoded answer holds (also used by grpc_tests.rs).
+pub(super) fn status_of(decoded: Decoded<'_>) -> (Code, String, Option<Duration>) {
     match decoded.outcome {
         Err(Error::Status {
             code,
