@@ -9,7 +9,7 @@ use modal_secrets_core::validate::quote;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::error::invalid;
+use crate::abi::invalid;
 
 /// `typeof`-like words for messages: "a string", "null", "an array", "a number" …
 pub fn type_name(value: &JsValue) -> String {

@@ -1,4 +1,4 @@
-//! `ClientCore`: the Rust half of the JS `Client` (src/js/api.js), holding the core client with the
+//! `ClientHandle`: the Rust half of the JS `Client` (src/js/api.js), holding the core client with the
 //! token, plus the `fetch` and `onWarning` functions it was given. The token secret stays in wasm
 //! memory: no JS property ever holds it.
 
@@ -11,8 +11,8 @@ use modal_secrets_core::config::{self, ConfigOptions};
 use modal_secrets_core::grpc_web::Protocol;
 use wasm_bindgen::prelude::*;
 
+use crate::abi::to_js;
 use crate::args::{Opts, env_map};
-use crate::error::to_js;
 
 /// Options of `new Client()`; `Client.fromEnv()` also takes the last two, `env` and `profile`.
 const OPTIONS: &[&str] = &[
@@ -41,13 +41,13 @@ pub struct Inner {
 }
 
 #[wasm_bindgen(skip_typescript)]
-pub struct ClientCore {
-    /// `None` only in [`ClientCore::none`].
+pub struct ClientHandle {
+    /// `None` only in [`ClientHandle::none`].
     pub(crate) inner: Option<Rc<Inner>>,
 }
 
 #[wasm_bindgen]
-impl ClientCore {
+impl ClientHandle {
     /// `new Client(options)` (`from_env` false: the options alone) or `Client.fromEnv(options)`
     /// (`from_env` true: options over `env` — `options.env`, else `default_env` — over the
     /// config file's text `toml`, if the host could read one). `http2`: whether the runtime's entry
@@ -58,7 +58,7 @@ impl ClientCore {
         default_env: JsValue,
         toml: Option<String>,
         http2: bool,
-    ) -> Result<ClientCore, JsValue> {
+    ) -> Result<ClientHandle, JsValue> {
         let (what, allowed) = if from_env {
             ("Client.fromEnv", FROM_ENV_OPTIONS)
         } else {
@@ -100,7 +100,7 @@ impl ClientCore {
                 .map_err(|e| to_js(&e))?,
         };
         let client = Client::new(&config, tuning).map_err(|e| to_js(&e))?;
-        Ok(ClientCore {
+        Ok(ClientHandle {
             inner: Some(Rc::new(Inner {
                 client,
                 fetch,
@@ -109,10 +109,14 @@ impl ClientCore {
         })
     }
 
-    /// A placeholder for "no client could be made": operations given it check their arguments and
-    /// do nothing else, so api.js can report a bad argument before a missing configuration.
-    pub fn none() -> ClientCore {
-        ClientCore { inner: None }
+    /// The placeholder client, for a call whose client could not be made (no configuration, a bad
+    /// `options.client`). A call reports the first thing wrong with it, and its arguments come
+    /// before its configuration: a typo in a name should not hide behind "no token". So api.js
+    /// (`resolveClient`) hands such a call this placeholder: the operation functions check every
+    /// argument as usual and then, finding no client, return `undefined` instead of an operation;
+    /// api.js then throws the client's error. This is the one explanation of it; others point here.
+    pub fn none() -> ClientHandle {
+        ClientHandle { inner: None }
     }
 
     fn client(&self) -> Option<&Client> {

@@ -1,21 +1,22 @@
 //! The wasm-bindgen layer of the npm package: JS in, core call, JS out. No domain logic here; every
 //! decision is made in `modal_secrets_core`. The public JS classes (`Client`, `Secret`) are thin
-//! wrappers in src/js/api.js around the `*Core` classes exported here.
+//! wrappers in src/js/api.js around the `*Handle` classes exported here; every format that crosses
+//! between the two sides is src/abi.rs's (and src/js/abi.js's).
 
+mod abi;
 mod args;
 mod client;
 mod dotenv;
-mod error;
-mod json;
 mod operation;
 mod secret;
 mod sync;
 
-pub use client::{ClientCore, config_path};
-pub use dotenv::parse_dotenv;
-pub use operation::OpCore;
+pub use abi::abi_echo;
+pub use client::{ClientHandle, config_path};
+pub use dotenv::{dotenv_filename, parse_dotenv};
+pub use operation::OperationHandle;
 pub use secret::{
-    ListingCore, create_secret, delete_secret, dict_target, dotenv_target, local_environ_target,
+    ListingHandle, create_secret, delete_secret, dict_target, dotenv_target, local_environ_target,
     name_target, secret_op,
 };
 pub use sync::plan_sync;

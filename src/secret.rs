@@ -1,10 +1,7 @@
 //! The Rust half of the JS `Secret` (src/js/api.js) and of `Secret.objects`: checking arguments and
-//! making [`OpCore`]s, which JS drives (src/operation.rs). No state per secret lives in wasm: a
-//! `Secret` keeps its *target* in JS, as one array the functions here make and read:
-//!
-//! - `["name", name, environmentName | undefined, requiredKeys]` (`Secret.fromName`),
-//! - `["dict", [key, value, key, value, …]]` (`fromDict`, `fromDotenv…`, `fromLocalEnviron`),
-//! - `["id", objectId, name | null, keys]` once hydrated.
+//! making [`OperationHandle`]s, which JS drives (src/operation.rs). No state per secret lives in
+//! wasm: a `Secret` keeps its *target* in JS (the format is src/abi.rs's): what `fromName`,
+//! `fromDict`, `fromDotenv…` and `fromLocalEnviron` make here, or its record once hydrated.
 //!
 //! So dropping a `Secret` frees everything at once, and wasm memory stays flat however many are
 //! made. Arguments are checked here before anything is sent, each error naming what was wrong.
@@ -19,13 +16,12 @@ use modal_secrets_core::client::{
 };
 use modal_secrets_core::validate::quote;
 use modal_secrets_core::{Redacted, dotenv};
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+use crate::abi::{SecretAction, invalid, target_from_js, target_to_js, to_js};
 use crate::args::{self, Opts, env_map, type_name};
-use crate::client::{ClientCore, Inner, call_options};
-use crate::error::{invalid, to_js};
-use crate::operation::OpCore;
+use crate::client::{ClientHandle, Inner, call_options};
+use crate::operation::OperationHandle;
 
 #[wasm_bindgen(module = "/src/js/host.js")]
 extern "C" {
@@ -57,14 +53,8 @@ pub fn name_target(name: JsValue, options: JsValue) -> Result<Array, JsValue> {
     )?;
     let environment = opts.string("environmentName")?;
     let required = opts.strings("requiredKeys")?;
-    Source::name(&name, environment.as_deref(), required.clone()).map_err(|e| to_js(&e))?;
-    let environment = environment.map_or(JsValue::UNDEFINED, |e| JsValue::from_str(&e));
-    Ok(Array::of4(
-        &JsValue::from_str("name"),
-        &JsValue::from_str(&name),
-        &environment,
-        &strings(&required),
-    ))
+    let source = Source::name(&name, environment.as_deref(), required).map_err(|e| to_js(&e))?;
+    Ok(target_to_js(&Target::Source(source)))
 }
 
 /// `Secret.fromDict(envDict)`: `null` / `undefined` values are dropped (as Modal drops `None`).
@@ -139,55 +129,10 @@ pub fn local_environ_target(
     pairs_target(pairs)
 }
 
-/// A `["dict", pairs]` target, its keys checked.
+/// The target of an ephemeral secret of `pairs`, its keys checked.
 fn pairs_target(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Array, JsValue> {
     let dict = EnvDict::new(pairs).map_err(|e| to_js(&e))?;
-    let flat = Array::new();
-    for (key, value) in dict.pairs() {
-        flat.push(&JsValue::from_str(key));
-        flat.push(&JsValue::from_str(value));
-    }
-    Ok(Array::of2(&JsValue::from_str("dict"), &flat))
-}
-
-fn strings(items: &[String]) -> Array {
-    items.iter().map(|s| JsValue::from_str(s)).collect()
-}
-
-/// Reads a target made by the functions above (or by api.js from a hydrated secret's record).
-fn target(value: &JsValue) -> Result<Target, JsValue> {
-    let malformed = || invalid("internal error: a malformed secret target");
-    let parts: &Array = value.dyn_ref().ok_or_else(malformed)?;
-    let text = |i: u32| parts.get(i).as_string();
-    let list = |i: u32| -> Result<Vec<String>, JsValue> {
-        let items: Array = parts.get(i).dyn_into().map_err(|_| malformed())?;
-        items
-            .iter()
-            .map(|s| s.as_string().ok_or_else(malformed))
-            .collect()
-    };
-    match text(0).as_deref() {
-        Some("name") => {
-            let name = text(1).ok_or_else(malformed)?;
-            Source::name(&name, text(2).as_deref(), list(3)?)
-                .map(Target::Source)
-                .map_err(|e| to_js(&e))
-        }
-        Some("dict") => {
-            let flat = list(1)?;
-            let pairs = flat
-                .chunks_exact(2)
-                .map(|pair| (pair[0].clone(), pair[1].clone()));
-            let dict = EnvDict::new(pairs).map_err(|e| to_js(&e))?;
-            Ok(Target::Source(Source::Dict(dict)))
-        }
-        Some("id") => Ok(Target::Hydrated {
-            id: text(1).ok_or_else(malformed)?,
-            name: text(2),
-            keys: list(3)?,
-        }),
-        _ => Err(malformed()),
-    }
+    Ok(target_to_js(&Target::Source(Source::Dict(dict))))
 }
 
 /// A value of an env dict: a string (the message names the key, never the value).
@@ -201,35 +146,34 @@ fn string_value(value: &JsValue, what: &str, key: &str) -> Result<String, JsValu
     })
 }
 
-/// An operation on the client, or `None` for the placeholder client ([`ClientCore::none`]): the
-/// arguments were checked, and api.js reports why there is no client.
+/// An operation on the client, or `None` for the placeholder client (see [`ClientHandle::none`]).
 fn operation(
-    client: &ClientCore,
+    client: &ClientHandle,
     target: Option<Target>,
     action: Action,
     call: CallOptions,
-) -> Result<Option<OpCore>, JsValue> {
+) -> Result<Option<OperationHandle>, JsValue> {
     let Some(inner) = client.inner.clone() else {
         return Ok(None);
     };
     let op =
         Operation::new(&inner.client, target, action, call, random()).map_err(|e| to_js(&e))?;
-    Ok(Some(OpCore::new(inner, op)))
+    Ok(Some(OperationHandle::new(inner, op)))
 }
 
-/// `secret.hydrate(options)` (`action` "hydrate"), `secret.info(options)` ("info") and
-/// `secret.update(envDict, options)` ("update": `env_dict`, a string sets the key, `null` removes
-/// it), on the secret `target`; a target not yet hydrated is hydrated first.
+/// `secret.hydrate(options)`, `secret.info(options)` and `secret.update(envDict, options)` (a
+/// string sets the key, `null` removes it), by `action` (a [`SecretAction`]'s name), on the secret
+/// `target`; a target not yet hydrated is hydrated first.
 #[wasm_bindgen(js_name = secretOp, skip_typescript)]
 pub fn secret_op(
-    client: &ClientCore,
+    client: &ClientHandle,
     target_value: JsValue,
     action: &str,
     env_dict: JsValue,
     options: JsValue,
-) -> Result<Option<OpCore>, JsValue> {
-    let (call, action) = match action {
-        "info" => {
+) -> Result<Option<OperationHandle>, JsValue> {
+    let (call, action) = match SecretAction::from_name(action)? {
+        SecretAction::Info => {
             let opts = Opts::new(
                 &options,
                 "secret.info",
@@ -239,7 +183,7 @@ pub fn secret_op(
             let refresh = opts.bool("refresh")?;
             (call, Action::Info { refresh })
         }
-        "update" => {
+        SecretAction::Update => {
             let what = "secret.update: envDict";
             let opts = Opts::new(&options, "secret.update", PER_CALL)?;
             let call = call_options(&opts)?;
@@ -255,12 +199,12 @@ pub fn secret_op(
             modal_secrets_core::client::check_updates(&updates).map_err(|e| to_js(&e))?;
             (call, Action::Update(updates))
         }
-        _ => {
+        SecretAction::Hydrate => {
             let opts = Opts::new(&options, "secret.hydrate", PER_CALL)?;
             (call_options(&opts)?, Action::Hydrate)
         }
     };
-    let target = target(&target_value)?;
+    let target = target_from_js(&target_value)?;
     operation(client, Some(target), action, call)
 }
 
@@ -305,11 +249,11 @@ impl NamedCall {
 /// `Secret.objects.create(name, envDict, { allowExisting, environmentName })`.
 #[wasm_bindgen(js_name = createSecret, skip_typescript)]
 pub fn create_secret(
-    client: &ClientCore,
+    client: &ClientHandle,
     name: JsValue,
     env_dict: JsValue,
     options: JsValue,
-) -> Result<Option<OpCore>, JsValue> {
+) -> Result<Option<OperationHandle>, JsValue> {
     let what = "Secret.objects.create";
     let dict_what = format!("{what}: envDict");
     let mut pairs = Vec::new();
@@ -330,10 +274,10 @@ pub fn create_secret(
 /// `Secret.objects.delete(name, { allowMissing, environmentName })`.
 #[wasm_bindgen(js_name = deleteSecret, skip_typescript)]
 pub fn delete_secret(
-    client: &ClientCore,
+    client: &ClientHandle,
     name: JsValue,
     options: JsValue,
-) -> Result<Option<OpCore>, JsValue> {
+) -> Result<Option<OperationHandle>, JsValue> {
     let c = NamedCall::parse("Secret.objects.delete", &name, &options, "allowMissing")?;
     let source =
         Source::name(&c.name, c.environment.as_deref(), Vec::new()).map_err(|e| to_js(&e))?;
@@ -346,20 +290,20 @@ pub fn delete_secret(
 /// A listing in progress: `nextOp()` is the operation for the next page, or `undefined` when the
 /// listing is complete. JS frees it when the iteration ends.
 #[wasm_bindgen(skip_typescript)]
-pub struct ListingCore {
+pub struct ListingHandle {
     inner: Rc<Inner>,
     listing: Rc<RefCell<Listing>>,
     call: CallOptions,
 }
 
 #[wasm_bindgen]
-impl ListingCore {
+impl ListingHandle {
     /// Without a client (the placeholder), `undefined` once the options are checked.
     pub fn create(
-        client: &ClientCore,
+        client: &ClientHandle,
         options: JsValue,
         what: &str,
-    ) -> Result<Option<ListingCore>, JsValue> {
+    ) -> Result<Option<ListingHandle>, JsValue> {
         let opts = Opts::new(
             &options,
             what,
@@ -378,7 +322,7 @@ impl ListingCore {
         let call = call_options(&opts)?;
         let listing = Listing::new(environment.as_deref(), max_objects, created_before)
             .map_err(|e| to_js(&e))?;
-        Ok(client.inner.clone().map(|inner| ListingCore {
+        Ok(client.inner.clone().map(|inner| ListingHandle {
             inner,
             listing: Rc::new(RefCell::new(listing)),
             call,
@@ -386,14 +330,14 @@ impl ListingCore {
     }
 
     #[wasm_bindgen(js_name = nextOp)]
-    pub fn next_op(&self) -> Result<Option<OpCore>, JsValue> {
+    pub fn next_op(&self) -> Result<Option<OperationHandle>, JsValue> {
         let Some(request) = self.listing.borrow().next_request() else {
             return Ok(None);
         };
         let action = Action::ListPage(request.clone());
         let op = Operation::new(&self.inner.client, None, action, self.call, random())
             .map_err(|e| to_js(&e))?;
-        Ok(Some(OpCore::page(
+        Ok(Some(OperationHandle::page(
             self.inner.clone(),
             op,
             self.listing.clone(),

@@ -7,8 +7,8 @@ use js_sys::{Array, Object, Reflect};
 use modal_secrets_core::validate::quote;
 use wasm_bindgen::prelude::*;
 
+use crate::abi::{invalid, to_js};
 use crate::args::{self, Opts, type_name};
-use crate::error::{invalid, to_js};
 
 /// Returns `{ add, set, remove, keep }` (sorted key names, never a value) and, not enumerable (so
 /// printing or serialising the plan shows no value), `update`: the one object to pass to

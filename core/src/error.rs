@@ -166,7 +166,17 @@ impl ErrorKind {
         }
     }
 
-    /// The name of the JS class that carries this kind (exported by the npm package).
+    /// The class this kind's class extends: `ModalError`, or the kind it is a case of.
+    pub fn parent_class_name(self) -> &'static str {
+        match self {
+            ErrorKind::Conflict => "InvalidError",
+            ErrorKind::Unimplemented | ErrorKind::Internal | ErrorKind::DataLoss => "ServiceError",
+            _ => "ModalError",
+        }
+    }
+
+    /// The name of the JS class that carries this kind (exported by the npm package; declared in
+    /// src/js/errors.js and src/js/index.d.ts, which a test here ties to this list).
     pub fn class_name(self) -> &'static str {
         match self {
             ErrorKind::Invalid => "InvalidError",
@@ -251,9 +261,10 @@ pub enum Error {
     /// The call ran out of its `timeoutMs`.
     #[error("timed out after {} ms", u64::try_from(.0.as_millis()).unwrap_or(u64::MAX))]
     Timeout(Duration),
-    /// The caller's `AbortSignal` fired.
+    /// The caller's `AbortSignal` fired: the call was cancelled (gRPC CANCELLED; not to be
+    /// confused with the server's ABORTED, [`Code::Aborted`], a conflict).
     #[error("the call was aborted")]
-    Aborted,
+    Cancelled,
     /// The server answered with a redirect (HTTP 3xx), which is never followed: the token and the
     /// values go only to the configured server. `to` is the target's origin, when it is known (a
     /// browser hides it).
@@ -294,7 +305,7 @@ impl Error {
             Error::Malformed(_) => Code::Internal,
             Error::Connection(_) | Error::Redirect { .. } => Code::Unavailable,
             Error::Timeout(_) => Code::DeadlineExceeded,
-            Error::Aborted => Code::Cancelled,
+            Error::Cancelled => Code::Cancelled,
         }
     }
 
@@ -304,7 +315,7 @@ impl Error {
             Error::InvalidInput(_) | Error::Config(_) => ErrorKind::Invalid,
             Error::Malformed(_) => ErrorKind::Internal,
             Error::Connection(_) | Error::Redirect { .. } => ErrorKind::Connection,
-            Error::Timeout(_) | Error::Aborted => ErrorKind::Timeout,
+            Error::Timeout(_) | Error::Cancelled => ErrorKind::Timeout,
         }
     }
 
@@ -438,7 +449,7 @@ mod tests {
                 ErrorKind::Timeout,
                 false,
             ),
-            (Error::Aborted, Code::Cancelled, ErrorKind::Timeout, false),
+            (Error::Cancelled, Code::Cancelled, ErrorKind::Timeout, false),
             (
                 Error::Redirect {
                     status: 302,
@@ -464,6 +475,41 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), ErrorKind::ALL.len());
+    }
+
+    /// `export class Name extends Parent` lines of a JS or .d.ts file, as a map.
+    fn declared_classes(path: &str) -> std::collections::BTreeMap<String, String> {
+        let file = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        text.lines()
+            .filter_map(|line| line.strip_prefix("export class "))
+            .filter_map(|rest| {
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                match words[..] {
+                    [name, "extends", parent, ..] => Some((name.to_owned(), parent.to_owned())),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// The one list of error classes is [`ErrorKind`]: the package's JS classes (src/js/errors.js)
+    /// and their types (src/js/index.d.ts) are exactly its classes, with the same parents, plus
+    /// their base `ModalError`. (tests/node/errors.test.mjs ties the built package to index.d.ts.)
+    #[test]
+    fn js_classes_and_types_are_the_kinds() {
+        let mut expected = std::collections::BTreeMap::new();
+        expected.insert("ModalError".to_owned(), "Error".to_owned());
+        for kind in ErrorKind::ALL {
+            expected.insert(
+                kind.class_name().to_owned(),
+                kind.parent_class_name().to_owned(),
+            );
+        }
+        let errors_js = declared_classes("src/js/errors.js");
+        assert_eq!(errors_js, expected, "src/js/errors.js");
+        let types = declared_classes("src/js/index.d.ts");
+        assert_eq!(types, expected, "src/js/index.d.ts");
     }
 
     #[test]

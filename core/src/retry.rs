@@ -190,7 +190,7 @@ mod tests {
         }
         for e in [
             Error::invalid("x"),
-            Error::Aborted,
+            Error::Cancelled,
             Error::Timeout(Duration::from_secs(1)),
             Error::Malformed(crate::Malformed::MissingStatus),
         ] {

@@ -39,6 +39,22 @@ pub fn secret_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The file name `Secret.fromDotenv` looks for in each directory (`options.filename`): a name
+/// such as ".env.local", not a path.
+pub fn dotenv_filename(name: &str) -> Result<(), Error> {
+    if name.is_empty() {
+        return Err(Error::invalid(
+            "Secret.fromDotenv: options.filename must be a non-empty string, got an empty string",
+        ));
+    }
+    if name.contains(['/', '\\']) {
+        return Err(Error::invalid(
+            "Secret.fromDotenv: options.filename must be a file name such as \".env.local\", not a path",
+        ));
+    }
+    Ok(())
+}
+
 /// An environment variable name as Modal's JS client requires: `^[a-zA-Z_][a-zA-Z0-9_]*$`.
 pub fn env_key(key: &str) -> Result<(), Error> {
     let mut chars = key.chars();

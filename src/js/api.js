@@ -1,6 +1,6 @@
-// The package's public classes, shared by every entry (node.js today). Thin by design: each method
-// hands its arguments to the Rust side, which checks them and makes an operation (an OpCore) that
-// `drive` (host.js) runs with fetch. What lives here is JS-only mechanics: private fields (a
+// The package's public classes, shared by every entry. Thin by design: each method hands its
+// arguments to the Rust side, which checks them (every check is made there, once) and makes an
+// operation (an OperationHandle) that `drive` (host.js) runs with fetch or node:http2. What lives here is JS-only mechanics: private fields (a
 // secret's target and, once hydrated, its record: never kept in wasm, so dropping a Secret frees
 // it), the default client, async iteration, and how objects print (never a token secret or a value).
 //
@@ -13,8 +13,8 @@
 // `Secret.fromName`, …) defer their Rust half to the first async use when called before it is
 // ready. Only `parseDotenv`, which returns its result at once, needs `await ready` first there.
 import {
-  ClientCore,
-  ListingCore,
+  ClientHandle,
+  ListingHandle,
   createSecret,
   deleteSecret,
   dictTarget,
@@ -24,11 +24,11 @@ import {
   parseDotenv,
   secretOp,
 } from "./modal_secrets.js";
+import { ACTION, idTarget, targetName } from "./abi.js";
 import { InvalidError, ModalError } from "./errors.js";
 import { drive } from "./host.js";
 
 export { parseDotenvChecked as parseDotenv };
-export * from "./errors.js";
 
 const INSPECT = Symbol.for("nodejs.util.inspect.custom");
 const PRIVATE = Symbol("modal-secrets private");
@@ -117,16 +117,9 @@ function invalid(message) {
   return new InvalidError(message, { code: "INVALID_ARGUMENT", retryable: false });
 }
 
-function checkOptions(options, what) {
-  if (options !== undefined && options !== null && (typeof options !== "object" || Array.isArray(options))) {
-    const got = Array.isArray(options) ? "an array" : `a ${typeof options}`;
-    throw invalid(`${what}: options must be an object, got ${got}`);
-  }
-  return options ?? undefined;
-}
-
 // ---- Client ------------------------------------------------------------------------------------
 
+// Each client's ClientHandle (src/client.rs), or a thunk making it (see `now`).
 const clientCores = new WeakMap();
 // Each client's HTTP/2 transport (made at its first call), or null for a client that uses fetch.
 const transports = new WeakMap();
@@ -161,15 +154,15 @@ let noClient;
 
 /**
  * The client of a call and its core, or, when none can be had (no configuration, a bad `client`),
- * the error and a placeholder core: the Rust side then checks the call's arguments and does
- * nothing else, so a bad argument is reported before a missing configuration.
+ * the error and the placeholder ClientHandle.none() (src/client.rs says why it exists): Rust
+ * checks the call's arguments with it, and the error is thrown only if they were all good.
  */
 function resolveClient(client, what) {
   try {
     const resolved = clientFor(client, what);
     return { client: resolved, core: coreOf(resolved) };
   } catch (error) {
-    noClient ??= ClientCore.none();
+    noClient ??= ClientHandle.none();
     return { core: noClient, error };
   }
 }
@@ -186,15 +179,16 @@ function clientFor(client, what) {
 
 export class Client {
   constructor(options) {
-    clientCores.set(this, now(() => ClientCore.create(options, false, undefined, undefined, runtime.http2 !== undefined)));
+    clientCores.set(this, now(() => ClientHandle.create(options, false, undefined, undefined, runtime.http2 !== undefined)));
   }
 
   static fromEnv(options) {
-    checkOptions(options, "Client.fromEnv");
+    // The options are checked in Rust (ClientHandle.create); here only `env` is read, to find the
+    // config file.
     const env = options?.env ?? runtime.env();
     const toml = runtime.readConfig(env);
     const client = Object.create(Client.prototype);
-    clientCores.set(client, now(() => ClientCore.create(options, true, env, toml, runtime.http2 !== undefined)));
+    clientCores.set(client, now(() => ClientHandle.create(options, true, env, toml, runtime.http2 !== undefined)));
     return client;
   }
 
@@ -248,13 +242,8 @@ function infoOf(record) {
   };
 }
 
-/** A hydrated secret's target (see src/secret.rs). */
-function idTarget(record) {
-  return ["id", record.id, record.name, record.keys];
-}
-
 export class Secret {
-  // What to hydrate from (src/secret.rs), or a thunk making it (see `now`).
+  // What to hydrate from (a target: abi.js), or a thunk making it (see `now`).
   #target;
   // Once hydrated: { id, name, environmentName, keys, createdAt, createdBy, lastUsed } (times in µs).
   #record;
@@ -283,7 +272,6 @@ export class Secret {
   }
 
   static fromName(name, options) {
-    checkOptions(options, "Secret.fromName");
     const target = now(() => nameTarget(name, options));
     const client = options?.client == null ? undefined : clientFor(options.client, "Secret.fromName");
     return new Secret(PRIVATE, target, client, name);
@@ -298,7 +286,6 @@ export class Secret {
   }
 
   static fromDotenv(path, options) {
-    checkOptions(options, "Secret.fromDotenv");
     if (!runtime.readDotenv) {
       throw invalid(
         "Secret.fromDotenv needs a file system (Node, Deno, Bun); here, read the file yourself " +
@@ -318,8 +305,7 @@ export class Secret {
   get name() {
     if (this.#record) return this.#record.name ?? undefined;
     if (!isReady) return this.#name;
-    const target = this.#made();
-    return target[0] === "name" ? target[1] : undefined;
+    return targetName(this.#made());
   }
   /** `st-…` once hydrated, else `undefined`. */
   get objectId() {
@@ -337,13 +323,12 @@ export class Secret {
   // one (see resolveClient).
   #clientFor(options, what) {
     if (this.#record && this.#client) return { client: this.#client, core: coreOf(this.#client) };
-    checkOptions(options, what);
     const resolved = resolveClient(options?.client ?? this.#client, what);
     this.#client ??= resolved.client;
     return resolved;
   }
 
-  // Runs the secret operation `action` ("hydrate", "info", "update") and keeps what it learnt.
+  // Runs the secret operation `action` (abi.js ACTION) and keeps what it learnt.
   async #run(action, envDict, options, what) {
     await loaded();
     const { client, core, error } = this.#clientFor(options, what);
@@ -357,19 +342,19 @@ export class Secret {
   }
 
   async hydrate(options) {
-    await this.#run("hydrate", undefined, options, "secret.hydrate");
+    await this.#run(ACTION.hydrate, undefined, options, "secret.hydrate");
     return this;
   }
 
   async info(options) {
-    const { info } = await this.#run("info", undefined, options, "secret.info");
+    const { info } = await this.#run(ACTION.info, undefined, options, "secret.info");
     // Fresh metadata replaces the record's (`refresh`); else the record is the answer.
     if (info) this.#record = info;
     return infoOf(this.#record);
   }
 
   async update(envDict, options) {
-    const { keys } = await this.#run("update", envDict, options, "secret.update");
+    const { keys } = await this.#run(ACTION.update, envDict, options, "secret.update");
     if (keys) this.#record.keys = keys;
   }
 
@@ -388,7 +373,6 @@ export class Secret {
     /** Creates a named secret. */
     async create(name, envDict, options) {
       await loaded();
-      checkOptions(options, "Secret.objects.create");
       const { client, core, error } = resolveClient(options?.client, "Secret.objects.create");
       const op = createSecret(core, name, envDict, options);
       if (error) throw error;
@@ -412,7 +396,6 @@ export class Secret {
     /** Deletes a named secret (a lookup, then a delete by id). */
     async delete(name, options) {
       await loaded();
-      checkOptions(options, "Secret.objects.delete");
       const { client, core, error } = resolveClient(options?.client, "Secret.objects.delete");
       const op = deleteSecret(core, name, options);
       if (error) throw error;
@@ -424,9 +407,8 @@ export class Secret {
 /** The pages of a listing, each an array of hydrated secrets. */
 async function* pages(options, what) {
   await loaded();
-  checkOptions(options, what);
   const { client, core, error } = resolveClient(options?.client, what);
-  const listing = ListingCore.create(core, options, what);
+  const listing = ListingHandle.create(core, options, what);
   if (error) throw error;
   try {
     for (;;) {

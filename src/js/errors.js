@@ -1,6 +1,9 @@
 // The package's error classes: real Error subclasses with a stable `name` (set on the prototype, so
 // minifiers cannot change it), a gRPC `code`, `retryable`, and `retryAfter` where the server asked
-// for a wait. The Rust side builds them through `makeError`; nothing here decides anything.
+// for a wait. The Rust side builds them through abi.js's `makeError`; nothing here decides
+// anything. Only the classes are exported here: the package re-exports every name of this module,
+// and the core's ErrorKind names the same classes (core/src/error.rs tests that they match).
+import * as classes from "./errors.js";
 
 export class ModalError extends Error {
   constructor(message, { code = "UNKNOWN", retryable = false, retryAfter, cause } = {}) {
@@ -30,29 +33,7 @@ export class DataLossError extends ServiceError {}
 export class ConnectionError extends ModalError {}
 export class TimeoutError extends ModalError {}
 
-const classes = {
-  ModalError,
-  InvalidError,
-  ConflictError,
-  NotFoundError,
-  AlreadyExistsError,
-  AuthError,
-  PermissionDeniedError,
-  ResourceExhaustedError,
-  ServiceError,
-  UnimplementedError,
-  InternalError,
-  DataLossError,
-  ConnectionError,
-  TimeoutError,
-};
-
+// Each class's `name` from its export name: this module's own namespace is the one list of them.
 for (const [name, cls] of Object.entries(classes)) {
   Object.defineProperty(cls.prototype, "name", { value: name, writable: true, configurable: true });
-}
-
-// Called from Rust (src/error.rs) with the core's ErrorKind::class_name().
-export function makeError(className, code, message, retryable, retryAfter) {
-  const cls = classes[className] ?? ModalError;
-  return new cls(message, { code, retryable, retryAfter: retryAfter < 0 ? undefined : retryAfter });
 }

@@ -5,15 +5,7 @@
 //   isDirectory(path) -> true / false, or undefined when nothing is there
 //   resolve(path), dirname(path), join(dir, name), cwd(), home(), env()
 import { InvalidError, NotFoundError } from "./errors.js";
-import { configPath } from "./modal_secrets.js";
-
-function typeName(value) {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (value === "") return "an empty string";
-  const type = typeof value;
-  return type === "undefined" ? type : type === "object" ? "an object" : `a ${type}`;
-}
+import { configPath, dotenvFilename } from "./modal_secrets.js";
 
 function invalid(message) {
   return new InvalidError(message, { code: "INVALID_ARGUMENT", retryable: false });
@@ -54,22 +46,10 @@ export function fileRuntime(fs) {
     },
 
     readDotenv(path, options) {
-      const filename = options?.filename ?? ".env";
-      const unknown = Object.keys(options ?? {}).filter((k) => k !== "filename");
-      if (unknown.length) {
-        throw invalid(`Secret.fromDotenv: unknown option ${JSON.stringify(unknown[0])}; the options are filename`);
-      }
-      if (typeof filename !== "string" || filename === "") {
-        throw invalid(`Secret.fromDotenv: options.filename must be a non-empty string, got ${typeName(filename)}`);
-      }
-      if (/[/\\]/.test(filename)) {
-        throw invalid(`Secret.fromDotenv: options.filename must be a file name such as ".env.local", not a path`);
-      }
-      let start;
-      if (path === undefined || path === null) start = fs.cwd();
-      else if (typeof path === "string") start = path;
-      else if (path instanceof URL && path.protocol === "file:") start = fs.fromFileUrl(path);
-      else throw invalid(`Secret.fromDotenv: path must be a string or a file URL, got ${typeName(path)}`);
+      // A file URL becomes its path; the rest is checked in Rust (src/dotenv.rs).
+      const isFileUrl = path instanceof URL && path.protocol === "file:";
+      const filename = dotenvFilename(isFileUrl ? undefined : path, options);
+      let start = isFileUrl ? fs.fromFileUrl(path) : (path ?? fs.cwd());
       start = fs.resolve(start);
 
       // Modal's search (python-dotenv's _walk_to_root): from the path's directory (its own, if it

@@ -1,14 +1,9 @@
-// The I/O of the package: `drive` runs one operation of the wasm (an OpCore, src/operation.rs) to
-// its end, sending what it says to send with `fetch` and sleeping when it says to wait. Only
-// mechanics here: what to send, when to retry and how to read the answer are decided in Rust. The
-// wasm also takes `randomBytes` and `warn` from here. No Node API is used, so this runs in every
-// runtime.
-
-// A failure of the transport, for Rust to turn into a typed error: kind is "connection",
-// "timeout", "aborted" or "too-large". (http2.js reports its failures the same way.)
-export function fail(kind, message = "") {
-  return { modalTransportFailure: kind, message };
-}
+// The I/O of the package: `drive` runs one operation of the wasm (an OperationHandle,
+// src/operation.rs) to its end, sending what it says to send with `fetch` and sleeping when it says
+// to wait. Only mechanics here: what to send, when to retry and how to read the answer are decided
+// in Rust. The wasm also takes `randomBytes` and `warn` from here. No Node API is used, so this
+// runs in every runtime. The formats it exchanges with the wasm are abi.js's.
+import { FAILURE, fail, headerLines, headerObject, readFailure, readOutcome, readStep, wantedHeaders } from "./abi.js";
 
 // Why fetch failed, in a few words (undici hides the reason in `cause`): never a header value.
 function describe(error) {
@@ -26,14 +21,14 @@ async function readBody(response, limit) {
   const declared = Number(response.headers.get("content-length"));
   if (declared > limit) {
     await response.body?.cancel().catch(() => {});
-    throw fail("too-large");
+    throw fail(FAILURE.tooLarge);
   }
   // A declared length within the limit (the usual case) is read in one piece; without one
   // (chunked), the body is read as a stream and cut off at the limit.
   const hasLength = response.headers.has("content-length") && declared >= 0;
   if (hasLength || !response.body || typeof response.body.getReader !== "function") {
     const bytes = new Uint8Array(await response.arrayBuffer());
-    if (bytes.length > limit) throw fail("too-large");
+    if (bytes.length > limit) throw fail(FAILURE.tooLarge);
     return bytes;
   }
   const reader = response.body.getReader();
@@ -45,10 +40,16 @@ async function readBody(response, limit) {
     total += value.length;
     if (total > limit) {
       await reader.cancel().catch(() => {});
-      throw fail("too-large");
+      throw fail(FAILURE.tooLarge);
     }
     chunks.push(value);
   }
+  return concatBytes(chunks, total);
+}
+
+// The chunks of a body (`total` bytes in all) as one Uint8Array (no Buffer: Deno has none as a
+// global). Shared with http2.js.
+export function concatBytes(chunks, total) {
   if (chunks.length === 1) return chunks[0];
   const bytes = new Uint8Array(total);
   let at = 0;
@@ -59,14 +60,14 @@ async function readBody(response, limit) {
   return bytes;
 }
 
-// Runs `op` to its end and resolves to its result (parsed JSON), or rejects with its typed error.
-// `signal` is the caller's AbortSignal; `transport`, the client's HTTP/2 transport (http2.js),
-// else fetch. The OpCore is freed at the end, whatever happens.
+// Runs `op` to its end and resolves to its outcome (abi.js readOutcome), or rejects with its typed
+// error. `signal` is the caller's AbortSignal; `transport`, the client's HTTP/2 transport
+// (http2.js), else fetch. The OperationHandle is freed at the end, whatever happens.
 export async function drive(op, signal, transport) {
   try {
     for (;;) {
       const step = op.step(now());
-      if (step === null) return JSON.parse(op.finish());
+      if (step === null) return readOutcome(op.finish());
       if (typeof step === "number") {
         let completed = true;
         try {
@@ -77,13 +78,13 @@ export async function drive(op, signal, transport) {
         op.slept(completed);
         continue;
       }
+      const send = readStep(step);
       let answer;
       try {
-        answer = transport
-          ? await transport.send(step[0], step[1], step[2], step[3], signal, step[4], step[5])
-          : await send(op.fetch, step[0], step[1], step[2], step[3], signal, step[4], step[5]);
+        answer = transport ? await transport.send(send, signal) : await fetchSend(op.fetch, send, signal);
       } catch (failure) {
-        op.failed(now(), failure?.modalTransportFailure ?? "connection", failure?.message ?? "");
+        const [kind, message] = readFailure(failure);
+        op.failed(now(), kind, message);
         continue;
       }
       op.answer(now(), answer[0], answer[1], answer[2], answer[3]);
@@ -93,16 +94,15 @@ export async function drive(op, signal, transport) {
   }
 }
 
-// POSTs `body` to `url` and resolves to [status, headers, body bytes]. Headers, both ways, are one
-// string "name\nvalue\n..." (no header can hold a newline); of the answer's, only those named in
-// `wanted` (one string, "\n"-separated), each as `Headers.get` combines it; `timeoutMs` < 0 means
-// none; `signal` is the caller's AbortSignal.
-async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBodyBytes, wanted) {
+// POSTs a send step (abi.js readStep) with fetch and resolves to [status, header lines, body
+// bytes]: of the answer's headers, only the wanted ones, each as `Headers.get` combines it.
+// `signal` is the caller's AbortSignal.
+async function fetchSend(fetchFn, { url, headers, body, timeoutMs, maxBodyBytes, wanted }, signal) {
   const doFetch = fetchFn ?? globalThis.fetch;
   if (typeof doFetch !== "function") {
-    throw fail("connection", "this runtime has no global fetch; pass { fetch } to new Client()");
+    throw fail(FAILURE.connection, "this runtime has no global fetch; pass { fetch } to new Client()");
   }
-  if (signal?.aborted) throw fail("aborted");
+  if (signal?.aborted) throw fail(FAILURE.aborted);
   // Only a call that can be cut short needs a controller (most have neither timeout nor signal).
   const controller = timeoutMs >= 0 || signal ? new AbortController() : undefined;
   let timedOut = false;
@@ -116,26 +116,20 @@ async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBodyBytes
   const onAbort = () => controller?.abort();
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const requestHeaders = {}; // the names are distinct
-    const parts = headers.split("\n");
-    for (let i = 0; i + 1 < parts.length; i += 2) requestHeaders[parts[i]] = parts[i + 1];
+    const requestHeaders = headerObject(headers);
     // Never follow a redirect: the token and the values go only to the configured server. A 3xx
     // (an opaque redirect, status 0, in browsers) is reported as the answer, and Rust refuses it.
     const init = { method: "POST", headers: requestHeaders, body, redirect: "manual" };
     if (controller) init.signal = controller.signal;
     const response = await doFetch(url, init);
     const bytes = await readBody(response, maxBodyBytes);
-    let responseHeaders = "";
-    for (const name of wanted.split("\n")) {
-      const value = response.headers.get(name);
-      if (value !== null) responseHeaders += `${name}\n${value}\n`;
-    }
+    const responseHeaders = headerLines(wantedHeaders(wanted), (name) => response.headers.get(name));
     return [response.status, responseHeaders, bytes];
   } catch (error) {
     if (error?.modalTransportFailure) throw error;
-    if (timedOut) throw fail("timeout");
-    if (signal?.aborted) throw fail("aborted");
-    throw fail("connection", describe(error));
+    if (timedOut) throw fail(FAILURE.timeout);
+    if (signal?.aborted) throw fail(FAILURE.aborted);
+    throw fail(FAILURE.connection, describe(error));
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
@@ -145,10 +139,10 @@ async function send(fetchFn, url, headers, body, timeoutMs, signal, maxBodyBytes
 // Resolves after `ms`, or rejects at once when `signal` aborts.
 function sleep(ms, signal) {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(fail("aborted"));
+    if (signal?.aborted) return reject(fail(FAILURE.aborted));
     const onAbort = () => {
       clearTimeout(timer);
-      reject(fail("aborted"));
+      reject(fail(FAILURE.aborted));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);

@@ -9,7 +9,8 @@
 // next call opens a new one. The session holds the event loop only while a stream is open (ref'd
 // then, unref'd when idle), so a process exits by itself after its last call.
 import { connect, constants } from "node:http2";
-import { fail } from "./host.js";
+import { FAILURE, fail, headerLines, headerObject, wantedHeaders } from "./abi.js";
+import { concatBytes } from "./host.js";
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = constants;
 
@@ -27,38 +28,13 @@ const CODE_NAMES = Object.fromEntries(
 );
 const codeName = (code) => CODE_NAMES[code] ?? `code ${code}`;
 
-// The header names wanted back, split once per distinct list (the wasm always sends the same one).
-let wantedText;
-let wantedNames = [];
-function wantedList(wanted) {
-  if (wanted !== wantedText) {
-    wantedText = wanted;
-    wantedNames = wanted.split("\n");
-  }
-  return wantedNames;
-}
-
-// "name\nvalue\n…" of the `wanted` entries of a node:http2 header object (repeated headers come
-// joined with ", ", as fetch's Headers.get joins them).
+// Header lines of the `names` in a node:http2 header object (repeated headers come joined with
+// ", ", as fetch's Headers.get joins them).
 function pick(headers, names) {
-  let text = "";
-  for (const name of names) {
+  return headerLines(names, (name) => {
     const value = headers[name];
-    if (value !== undefined) text += `${name}\n${Array.isArray(value) ? value.join(", ") : value}\n`;
-  }
-  return text;
-}
-
-// The chunks of a body as one Uint8Array (no Buffer: Deno has none as a global).
-function join(chunks, total) {
-  if (chunks.length === 1) return chunks[0];
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
+    return Array.isArray(value) ? value.join(", ") : value;
+  });
 }
 
 // Why a session failed, in a few words (never a header value).
@@ -181,17 +157,17 @@ export function http2Transport(serverUrl, options = {}) {
         } else resolve(answer);
       };
       const cancel = (failure) => settle(failure);
-      const onAbort = () => settle(fail("aborted"));
+      const onAbort = () => settle(fail(FAILURE.aborted));
       entry.pending.add(cancel);
       if (signal) signal.addEventListener("abort", onAbort, { once: true });
-      if (timeoutMs >= 0) timer = setTimeout(() => settle(fail("timeout")), timeoutMs);
+      if (timeoutMs >= 0) timer = setTimeout(() => settle(fail(FAILURE.timeout)), timeoutMs);
 
       try {
         stream = entry.session.request({ ":method": "POST", ":path": path, ...headers }, { endStream: false });
       } catch (error) {
         // The session closed between the check and the request: nothing was sent.
         retire(entry);
-        return settle(Object.assign(fail("connection", describe(error)), { refused: true }));
+        return settle(Object.assign(fail(FAILURE.connection, describe(error)), { refused: true }));
       }
       stream.on("response", (h) => {
         status = h[":status"];
@@ -205,12 +181,12 @@ export function http2Transport(serverUrl, options = {}) {
         total += chunk.length;
         if (total > maxBodyBytes) {
           chunks = [];
-          settle(fail("too-large"));
+          settle(fail(FAILURE.tooLarge));
         } else chunks.push(chunk);
       });
       stream.on("end", () => {
         if (status === undefined) return; // closed without an answer: see "close"
-        settle(undefined, [status, responseHeaders, join(chunks, total), trailers ?? ""]);
+        settle(undefined, [status, responseHeaders, concatBytes(chunks, total), trailers ?? ""]);
       });
       // The "close" that follows says what happened; the error, why (a refused connection …).
       let streamError;
@@ -222,10 +198,10 @@ export function http2Transport(serverUrl, options = {}) {
         const code = stream.rstCode;
         const session = entry.session;
         if (code === NGHTTP2_REFUSED_STREAM) {
-          return settle(Object.assign(fail("connection", "the server refused the stream (REFUSED_STREAM)"), { refused: true }));
+          return settle(Object.assign(fail(FAILURE.connection, "the server refused the stream (REFUSED_STREAM)"), { refused: true }));
         }
-        if (session.destroyed || session.closed) return settle(fail("connection", sessionFailure(entry, streamError)));
-        settle(fail("connection", `the server reset the stream (${codeName(code)}) before the answer was complete`));
+        if (session.destroyed || session.closed) return settle(fail(FAILURE.connection, sessionFailure(entry, streamError)));
+        settle(fail(FAILURE.connection, `the server reset the stream (${codeName(code)}) before the answer was complete`));
       });
       stream.end(body);
     });
@@ -247,13 +223,12 @@ export function http2Transport(serverUrl, options = {}) {
   }
 
   return {
-    async send(url, headerText, body, timeoutMs, signal, maxBodyBytes, wanted) {
-      if (signal?.aborted) throw fail("aborted");
+    /** Sends a send step (abi.js readStep); resolves to [status, header lines, body, trailer lines]. */
+    async send({ url, headers: headerText, body, timeoutMs, maxBodyBytes, wanted }, signal) {
+      if (signal?.aborted) throw fail(FAILURE.aborted);
       const path = url.startsWith(origin) ? url.slice(origin.length) : new URL(url).pathname;
-      const headers = {}; // the names are distinct
-      const parts = headerText.split("\n");
-      for (let i = 0; i + 1 < parts.length; i += 2) headers[parts[i]] = parts[i + 1];
-      const names = wantedList(wanted);
+      const headers = headerObject(headerText);
+      const names = wantedHeaders(wanted);
       const started = performance.now();
       try {
         return await attempt(acquire(), path, headers, body, timeoutMs, signal, maxBodyBytes, names);
@@ -271,7 +246,7 @@ export function http2Transport(serverUrl, options = {}) {
       const entry = current;
       current = undefined;
       if (!entry) return;
-      for (const cancel of [...entry.pending]) cancel(fail("aborted"));
+      for (const cancel of [...entry.pending]) cancel(fail(FAILURE.aborted));
       entry.session.destroy();
     },
   };

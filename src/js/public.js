@@ -1,22 +1,4 @@
 // The package's public names, re-exported by every entry (and nothing else: configureRuntime and
-// setReady stay inside).
-export {
-  Client,
-  Secret,
-  parseDotenv,
-  ready,
-  ModalError,
-  InvalidError,
-  ConflictError,
-  NotFoundError,
-  AlreadyExistsError,
-  AuthError,
-  PermissionDeniedError,
-  ResourceExhaustedError,
-  ServiceError,
-  UnimplementedError,
-  InternalError,
-  DataLossError,
-  ConnectionError,
-  TimeoutError,
-} from "./api.js";
+// setReady stay inside): the two classes, parseDotenv, ready, and every error class.
+export { Client, Secret, parseDotenv, ready } from "./api.js";
+export * from "./errors.js";

@@ -3,24 +3,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
+import { readFileSync } from "node:fs";
 import * as pkg from "../../pkg/node.mjs";
 
-const hierarchy = {
-  ModalError: "Error",
-  InvalidError: "ModalError",
-  ConflictError: "InvalidError",
-  NotFoundError: "ModalError",
-  AlreadyExistsError: "ModalError",
-  AuthError: "ModalError",
-  PermissionDeniedError: "ModalError",
-  ResourceExhaustedError: "ModalError",
-  ServiceError: "ModalError",
-  UnimplementedError: "ServiceError",
-  InternalError: "ServiceError",
-  DataLossError: "ServiceError",
-  ConnectionError: "ModalError",
-  TimeoutError: "ModalError",
-};
+// The classes and parents the package's types declare (core/src/error.rs's test ties these to the
+// core's ErrorKind and to src/js/errors.js; this ties them to what the built package exports).
+const types = readFileSync(new URL("../../pkg/index.d.ts", import.meta.url), "utf8");
+const hierarchy = Object.fromEntries([...types.matchAll(/^export class (\w+) extends (\w+)/gm)].map((m) => [m[1], m[2]]));
+
+test("the package exports exactly the error classes its types declare", () => {
+  assert.ok(Object.keys(hierarchy).length >= 14, "index.d.ts declares the error classes");
+  const exported = Object.keys(pkg).filter((name) => typeof pkg[name] === "function" && pkg[name].prototype instanceof Error);
+  assert.deepEqual(exported.sort(), Object.keys(hierarchy).sort());
+});
 
 test("every error class of DESIGN.md is exported, with its parent and a stable name", () => {
   for (const [name, parent] of Object.entries(hierarchy)) {

@@ -276,7 +276,10 @@ describe("the transport itself (src/js/http2.js)", () => {
     const transport = http2Transport(url, { pingIdleMs: 100, pingTimeoutMs: 200 });
     const path = "/modal.client.ModalClient/SecretList";
     const send = () =>
-      transport.send(url + path, `content-type\n${GRPC}\nte\ntrailers\n`, frame(Buffer.alloc(0)), -1, undefined, 1 << 20, "content-type\ngrpc-status");
+      transport.send(
+        { url: url + path, headers: `content-type\n${GRPC}\nte\ntrailers\n`, body: frame(Buffer.alloc(0)), timeoutMs: -1, maxBodyBytes: 1 << 20, wanted: "content-type\ngrpc-status" },
+        undefined,
+      );
     fake.push(status(5, "first"));
     const first = await send();
     assert.equal(first[0], 200);

@@ -3,7 +3,7 @@
 //! An [`Operation`] says what to do next ([`Operation::next`]: send this request, sleep this long,
 //! or finished) and is told what happened ([`Operation::answer`], [`Operation::slept`]); at the end
 //! [`Operation::finish`] gives the [`Outcome`]. The host does the sending and the sleeping: the npm
-//! package from JavaScript (src/js/api.js, `drive`), so the wasm holds no futures; the native tests
+//! package from JavaScript (`drive`, src/js/host.js), so the wasm holds no futures; the native tests
 //! through [`super::Client::run`] over a [`super::Transport`]. Either way every decision (requests,
 //! headers, retries and their waits, the deadline, reading answers, chaining a lookup before a
 //! delete) is made here, once.
@@ -525,7 +525,7 @@ impl Exchange {
             }
             Err(error) => error,
         };
-        if matches!(error, Error::Aborted) {
+        if matches!(error, Error::Cancelled) {
             return Settled::Fail(error);
         }
         let state = CallState {

@@ -106,7 +106,7 @@ impl Transport for Script {
 
     async fn sleep(&self, wait: Duration) -> Result<(), Error> {
         if self.abort_sleep.get() {
-            return Err(Error::Aborted);
+            return Err(Error::Cancelled);
         }
         self.slept.borrow_mut().push(wait);
         self.clock.set(self.clock.get() + wait);
@@ -406,16 +406,16 @@ fn the_timeout_covers_retries_and_a_call_can_override_it() {
 
 #[test]
 fn an_abort_is_not_retried_even_between_attempts() {
-    let t = Script::new([Step::Fail(Error::Aborted)]);
+    let t = Script::new([Step::Fail(Error::Cancelled)]);
     assert_eq!(
         run(client().lookup(&t, "db", None, &[], opts())).unwrap_err(),
-        Error::Aborted
+        Error::Cancelled
     );
     let t = Script::new([Step::Answer(status(14, "down"))]);
     t.abort_sleep.set(true);
     assert_eq!(
         run(client().lookup(&t, "db", None, &[], opts())).unwrap_err(),
-        Error::Aborted
+        Error::Cancelled
     );
     assert_eq!(t.sent.borrow().len(), 1);
 }

@@ -1,4 +1,5 @@
-//! An operation's [`Outcome`] as one JSON string for src/js/api.js to `JSON.parse`: one crossing
+//! The outcome format: an operation's [`Outcome`] as one JSON string for src/js/abi.js's
+//! `readOutcome` (which documents it as a typedef) to `JSON.parse`: one crossing
 //! from wasm per operation (a listing page of 100 secrets included), parsed by the engine's fast
 //! JSON reader, rather than a property set per field.
 //!
