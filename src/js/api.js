@@ -1,8 +1,9 @@
 // The package's public classes, shared by every entry. Thin by design: each method hands its
 // arguments to the Rust side, which checks them (every check is made there, once) and makes an
-// operation (an OperationHandle) that `drive` (host.js) runs with fetch or node:http2. What lives here is JS-only mechanics: private fields (a
-// secret's target and, once hydrated, its record: never kept in wasm, so dropping a Secret frees
-// it), the default client, async iteration, and how objects print (never a token secret or a value).
+// operation (an OperationHandle) that `drive` (host.js) runs with fetch or node:http2. What lives
+// here is JS-only mechanics: private fields (a secret's target and, once hydrated, its record:
+// never kept in wasm, so dropping a Secret frees it), the default client, async iteration, and
+// how objects print (never a token secret or a value).
 //
 // An entry calls `configureRuntime` with what its runtime can do (read process.env, files) and
 // `setReady` with its wasm loading, then re-exports the public names. Nothing here runs wasm when the
