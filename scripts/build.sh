@@ -54,10 +54,11 @@ node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
 # --- 4. the package --------------------------------------------------------------------------
 rm -rf "$pkg"
 mkdir -p "$pkg"
-# Node: one CommonJS file; node.mjs re-exports it. Comments and whitespace go (2.3 KB gzip), every
-# name stays (stack traces and a debugger show the source's names).
+# Node: one CommonJS file; node.mjs re-exports it. Not minified: Node prints the source line of an
+# uncaught error's throw site, and a minified line is thousands of characters (issue 18). In Node
+# the bytes are on disk, not downloaded; comments still go (esbuild's default).
 node_modules/.bin/esbuild "$out/node.js" --bundle --platform=node --format=cjs \
-  --minify-whitespace --minify-syntax --target=node20 --log-level=warning --log-override:empty-import-meta=silent --log-override:duplicate-object-key=silent \
+  --target=node20 --log-level=warning --log-override:empty-import-meta=silent --log-override:duplicate-object-key=silent \
   --outfile="$pkg/node.cjs"
 node_modules/.bin/esbuild "$out/cli.js" --bundle --platform=node --format=cjs --target=node20 --log-level=warning --log-override:empty-import-meta=silent --log-override:duplicate-object-key=silent --outfile="$pkg/cli.cjs" # the `modal-secrets` command line (bin)
 # Every other runtime: ES modules sharing one minified chunk and the one .wasm (see DESIGN.md and
