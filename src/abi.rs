@@ -1,12 +1,14 @@
 //! Every format that crosses between this wasm and its JS, defined once on this side; src/js/abi.js
 //! is the other side of each (its opening comment lists them all), and tests/node/abi.test.mjs
-//! sends each one through both sides ([`abi_echo`]).
+//! sends each one through both sides by the package's own functions (a test-only echo cost 570 B
+//! of .wasm gzip, so there is none).
 //!
 //! - errors: [`to_js`] makes the JS error of a core [`Error`] with abi.js's `makeError`;
 //! - header lines: "name\nvalue\n…" ([`header_lines`], [`read_header_lines`]);
 //! - send steps: [`send_step`], read by abi.js's `readStep`;
 //! - transport failures: [`Failure`], the kinds of abi.js's `FAILURE`;
-//! - targets: [`target_to_js`], [`target_from_js`] (abi.js `idTarget`, `targetName`);
+//! - targets: [`source_target`] (Rust writes the targets of a name or of values; abi.js's
+//!   `idTarget` writes a hydrated secret's), [`target_from_js`] reads all three;
 //! - secret actions: [`SecretAction`] (abi.js `ACTION`); an unknown one is an error;
 //! - outcomes: [`outcome`] (abi/outcome.rs), read by abi.js's `readOutcome`.
 
@@ -17,7 +19,7 @@ pub use outcome::outcome;
 use js_sys::{Array, Uint8Array};
 use modal_secrets_core::client::{EnvDict, Request, Source, Target};
 use modal_secrets_core::validate::quote;
-use modal_secrets_core::{Code, Error, Malformed};
+use modal_secrets_core::{Error, Malformed};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -168,25 +170,24 @@ fn strings(items: &[String]) -> Array {
     items.iter().map(|s| JsValue::from_str(s)).collect()
 }
 
-fn optional(text: Option<&str>, none: JsValue) -> JsValue {
-    text.map_or(none, JsValue::from_str)
-}
-
-/// A target as JS keeps it: `["name", name, environment | undefined, requiredKeys]`,
-/// `["dict", [key, value, …]]` or `["id", objectId, name | null, keys]`.
-pub fn target_to_js(target: &Target) -> Array {
-    match target {
-        Target::Source(Source::Name {
+/// The target of a source as JS keeps it: `["name", name, environment | undefined, requiredKeys]`
+/// or `["dict", [key, value, …]]` (a hydrated secret's, `["id", objectId, name | null, keys]`, is
+/// written by abi.js's `idTarget`).
+pub fn source_target(source: &Source) -> Array {
+    match source {
+        Source::Name {
             name,
             environment,
             required_keys,
-        }) => Array::of4(
+        } => Array::of4(
             &"name".into(),
             &name.into(),
-            &optional(environment.as_deref(), JsValue::UNDEFINED),
+            &environment
+                .as_deref()
+                .map_or(JsValue::UNDEFINED, JsValue::from_str),
             &strings(required_keys),
         ),
-        Target::Source(Source::Dict(dict)) => {
+        Source::Dict(dict) => {
             let flat = Array::new();
             for (key, value) in dict.pairs() {
                 flat.push(&JsValue::from_str(key));
@@ -194,16 +195,10 @@ pub fn target_to_js(target: &Target) -> Array {
             }
             Array::of2(&"dict".into(), &flat)
         }
-        Target::Hydrated { id, name, keys } => Array::of4(
-            &"id".into(),
-            &id.into(),
-            &optional(name.as_deref(), JsValue::NULL),
-            &strings(keys),
-        ),
     }
 }
 
-/// Reads a target made by [`target_to_js`] (or by abi.js's `idTarget`), checked again as a
+/// Reads a target made by [`source_target`] or by abi.js's `idTarget`, checked again as a
 /// `Source` is checked.
 pub fn target_from_js(value: &JsValue) -> Result<Target, JsValue> {
     let bad = || malformed("secret target");
@@ -275,37 +270,4 @@ impl SecretAction {
             .find(|a| a.name() == name)
             .ok_or_else(|| malformed("secret action"))
     }
-}
-
-// ---- the round trip for tests -------------------------------------------------------------------
-
-/// For tests/node/abi.test.mjs only (not part of the API): reads `value` as JS wrote it in the
-/// format `shape` and writes back what this side understood, in the same format: "headers",
-/// "failure", "action", "target"; "error" makes the error of a gRPC status (`value`: its number)
-/// with message "echo". A malformed value throws as it would in a real call.
-#[wasm_bindgen(js_name = abiEcho, skip_typescript)]
-pub fn abi_echo(shape: &str, value: JsValue) -> Result<JsValue, JsValue> {
-    let text = || value.as_string().ok_or_else(|| malformed(shape));
-    Ok(match shape {
-        "headers" => {
-            let pairs = read_header_lines(&text()?);
-            header_lines(pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))).into()
-        }
-        "failure" => Failure::from_kind(&text()?)
-            .map_err(|e| to_js(&e))?
-            .kind()
-            .into(),
-        "action" => SecretAction::from_name(&text()?)?.name().into(),
-        "target" => target_to_js(&target_from_js(&value)?).into(),
-        "error" => {
-            let number = value.as_f64().ok_or_else(|| malformed(shape))?;
-            let code = Code::from_i32(number as i32);
-            to_js(&Error::Status {
-                code,
-                message: "echo".into(),
-                retry_after: None,
-            })
-        }
-        _ => return Err(malformed("abi shape")),
-    })
 }

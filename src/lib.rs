@@ -11,7 +11,6 @@ mod operation;
 mod secret;
 mod sync;
 
-pub use abi::abi_echo;
 pub use client::{ClientHandle, config_path};
 pub use dotenv::{dotenv_filename, parse_dotenv};
 pub use operation::OperationHandle;

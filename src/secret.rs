@@ -18,7 +18,7 @@ use modal_secrets_core::validate::quote;
 use modal_secrets_core::{Redacted, dotenv};
 use wasm_bindgen::prelude::*;
 
-use crate::abi::{SecretAction, invalid, target_from_js, target_to_js, to_js};
+use crate::abi::{SecretAction, invalid, source_target, target_from_js, to_js};
 use crate::args::{self, Opts, env_map, type_name};
 use crate::client::{ClientHandle, Inner, call_options};
 use crate::operation::OperationHandle;
@@ -54,7 +54,7 @@ pub fn name_target(name: JsValue, options: JsValue) -> Result<Array, JsValue> {
     let environment = opts.string("environmentName")?;
     let required = opts.strings("requiredKeys")?;
     let source = Source::name(&name, environment.as_deref(), required).map_err(|e| to_js(&e))?;
-    Ok(target_to_js(&Target::Source(source)))
+    Ok(source_target(&source))
 }
 
 /// `Secret.fromDict(envDict)`: `null` / `undefined` values are dropped (as Modal drops `None`).
@@ -132,7 +132,7 @@ pub fn local_environ_target(
 /// The target of an ephemeral secret of `pairs`, its keys checked.
 fn pairs_target(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Array, JsValue> {
     let dict = EnvDict::new(pairs).map_err(|e| to_js(&e))?;
-    Ok(target_to_js(&Target::Source(Source::Dict(dict))))
+    Ok(source_target(&Source::Dict(dict)))
 }
 
 /// A value of an env dict: a string (the message names the key, never the value).
