@@ -434,10 +434,6 @@ impl HttpBody for GuardedBody {
 mod tests {
     use super::*;
 
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
     #[test]
     fn caps_evict_the_oldest_idle_connection() {
         let conns = Conns {
@@ -445,8 +441,8 @@ mod tests {
             max_total: 3,
             max_per_addr: 2,
         };
-        let a = ip("192.0.2.1");
-        let b = ip("192.0.2.2");
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
         let first = conns.admit(a).unwrap();
         let busy = conns.admit(a).unwrap();
         busy.calls.fetch_add(1, Ordering::SeqCst);

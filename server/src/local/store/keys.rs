@@ -127,12 +127,17 @@ pub(super) fn set_meta(tx: &Transaction<'_>, name: &str, value: &[u8]) -> Result
     Ok(())
 }
 
-/// The check value of the key the store is sealed with (`None` before version 2).
-fn key_check(conn: &Connection) -> Result<Option<Vec<u8>>> {
+/// The value of `name` in `meta`, if it is there.
+pub(super) fn meta(conn: &Connection, name: &str) -> Result<Option<Vec<u8>>> {
     Ok(conn
         .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([KEY_CHECK], |row| row.get(0))
+        .query_row([name], |row| row.get(0))
         .optional()?)
+}
+
+/// The check value of the key the store is sealed with (`None` before version 2).
+fn key_check(conn: &Connection) -> Result<Option<Vec<u8>>> {
+    meta(conn, KEY_CHECK)
 }
 
 /// The key for a store that has none yet: the key file's, or a new one written there.
@@ -217,14 +222,7 @@ pub(super) fn recorded_check(tx: &Transaction<'_>, key: &ValueKey) -> Result<Vec
 /// The token signing key in `meta`, opened with `key`; a new one, sealed and recorded, if there is
 /// none yet.
 pub(super) fn jwt_key_at_open(tx: &Transaction<'_>, key: &ValueKey) -> Result<[u8; 32]> {
-    let sealed_jwt: Option<Vec<u8>> = tx
-        .query_row(
-            "SELECT value FROM meta WHERE key = ?1",
-            [JWT_KEY_SEALED],
-            |row| row.get(0),
-        )
-        .optional()?;
-    Ok(match sealed_jwt {
+    Ok(match meta(tx, JWT_KEY_SEALED)? {
         Some(sealed) => {
             let opened = key.open(JWT_KEY_AAD, &sealed).map_err(|_| {
                 StoreError::Damaged(

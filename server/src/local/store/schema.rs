@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
-use super::keys::{self, JWT_KEY_SEALED, set_meta};
+use super::keys::{self, JWT_KEY_SEALED, meta, set_meta};
 use super::{Result, StoreError};
 use crate::local::sealing::{JWT_KEY_AAD, ValueKey, value_aad};
 
@@ -201,14 +201,7 @@ fn seal_v1_values(tx: &Transaction<'_>, key: &ValueKey) -> Result<()> {
         }
     }
     tx.execute_batch("DROP TABLE secret_values;")?;
-    let plain: Option<Vec<u8>> = tx
-        .query_row(
-            "SELECT value FROM meta WHERE key = ?1",
-            [JWT_KEY_V1],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if let Some(plain) = plain {
+    if let Some(plain) = meta(tx, JWT_KEY_V1)? {
         let plain = zeroize::Zeroizing::new(plain);
         set_meta(tx, JWT_KEY_SEALED, &key.seal(JWT_KEY_AAD, &plain)?)?;
         tx.execute("DELETE FROM meta WHERE key = ?1", [JWT_KEY_V1])?;
