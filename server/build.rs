@@ -7,8 +7,8 @@ fn main() {
     let result = tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
-        // Bad request bytes are INVALID_ARGUMENT, not INTERNAL (see src/codec.rs).
-        .codec_path("crate::codec::Codec")
+        // Bad request bytes are INVALID_ARGUMENT, not INTERNAL (see src/local/codec.rs).
+        .codec_path("crate::local::codec::Codec")
         .extern_path(".modal.client", "::modal_secrets_core::proto")
         .compile_protos(&[proto], &["../proto"]);
     if let Err(e) = result {

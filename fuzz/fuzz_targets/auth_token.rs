@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modal_secrets_server::jwt::Signer;
+use modal_secrets_server::local::jwt::Signer;
 
 const NOW: u64 = 1_800_000_000;
 

@@ -1,5 +1,7 @@
-//! What the server fuzz targets share: an HTTP request made from fuzz bytes, and the answer
-//! collected and searched for secrets. (A module of `server_request` and `gateway_request`.)
+//! What the server fuzz targets share: the world they run in (a store with a token and a planted
+//! secret, a runtime, the call stack under test), an HTTP request made from fuzz bytes, and the
+//! answer collected and searched for secrets. (A module of `server_request` and
+//! `gateway_request`.)
 //!
 //! Input bytes:
 //!   [0] low nibble: the path (one of the eight served methods, an unknown method, another
@@ -10,11 +12,16 @@
 //!   [3..7] the peer's IPv4 address (for the per-address limit)
 //!   then per header: name length, name, value length, value; the rest is the body.
 
+use std::any::Any;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
 use modal_secrets_server::CallStack;
+use modal_secrets_server::local::store::{GetOrCreate, Store};
+use tokio::runtime::Runtime;
 use tonic::transport::server::TcpConnectInfo;
 use tower::ServiceExt;
 
@@ -40,7 +47,7 @@ const CONTENT_TYPES: [&str; 4] = [
 ];
 
 /// A secret value planted in the store: it must never come back in an answer.
-pub const PLANTED_VALUE: &str = "fuzz-planted-value-8c1f";
+const PLANTED_VALUE: &str = "fuzz-planted-value-8c1f";
 
 fn take<'a>(data: &mut &'a [u8], n: usize) -> &'a [u8] {
     let n = n.min(data.len());
@@ -51,7 +58,7 @@ fn take<'a>(data: &mut &'a [u8], n: usize) -> &'a [u8] {
 
 /// The request the bytes describe, sent with `token` when they ask for it; `None` if the bytes
 /// make no HTTP request at all.
-pub fn request(input: &[u8], token: (&str, &str)) -> Option<http::Request<tonic::body::Body>> {
+fn request(input: &[u8], token: (&str, &str)) -> Option<http::Request<tonic::body::Body>> {
     let mut data = input;
     let head = take(&mut data, 7);
     let byte = |i: usize| head.get(i).copied().unwrap_or(0);
@@ -102,7 +109,7 @@ pub fn request(input: &[u8], token: (&str, &str)) -> Option<http::Request<tonic:
 }
 
 /// Sends `request` through `stack` and returns every byte of the answer: headers, body, trailers.
-pub async fn answer(stack: CallStack, request: http::Request<tonic::body::Body>) -> Vec<u8> {
+async fn answer(stack: CallStack, request: http::Request<tonic::body::Body>) -> Vec<u8> {
     let response = stack.oneshot(request).await.expect("infallible");
     let (parts, body) = response.into_parts();
     let mut seen = Vec::new();
@@ -122,7 +129,7 @@ pub async fn answer(stack: CallStack, request: http::Request<tonic::body::Body>)
 
 /// Panics if any of `secrets` is in `seen`, unless the request itself carried it (an answer may
 /// quote what the caller sent, such as a malformed id: that reveals nothing).
-pub fn assert_none_in(seen: &[u8], secrets: &[&str], input: &[u8]) {
+fn assert_none_in(seen: &[u8], secrets: &[&str], input: &[u8]) {
     let contains = |haystack: &[u8], needle: &str| {
         haystack
             .windows(needle.len())
@@ -135,15 +142,53 @@ pub fn assert_none_in(seen: &[u8], secrets: &[&str], input: &[u8]) {
     }
 }
 
+/// What a target keeps from one input to the next: built once, on the first input.
+pub struct World {
+    runtime: Runtime,
+    stack: CallStack,
+    token_id: String,
+    token_secret: String,
+    /// What the stack needs alive (an upstream server, say), then the store's directory.
+    _keep: Box<dyn Any + Send + Sync>,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    /// A store holding a token and one planted secret, a current-thread runtime, and the call
+    /// stack `make` builds on them (with anything it needs kept alive).
+    pub fn new(
+        make: impl FnOnce(&Runtime, &Path, Arc<Store>) -> (CallStack, Box<dyn Any + Send + Sync>),
+    ) -> World {
+        let (dir, store, token_id, token_secret) = planted_store();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (stack, keep) = make(&runtime, dir.path(), store);
+        World {
+            runtime,
+            stack,
+            token_id,
+            token_secret,
+            _keep: keep,
+            _dir: dir,
+        }
+    }
+
+    /// One fuzz input: the request it describes (if any) through the stack, and neither the
+    /// planted value nor the token secret in the answer.
+    pub fn run(&self, input: &[u8]) {
+        let Some(request) = request(input, (&self.token_id, &self.token_secret)) else {
+            return;
+        };
+        let seen = self.runtime.block_on(answer(self.stack.clone(), request));
+        assert_none_in(&seen, &[PLANTED_VALUE, &self.token_secret], input);
+    }
+}
+
 /// A temporary directory on tmpfs where there is one (fsync is then cheap and the fuzzer fast),
 /// with a store holding a token and one planted secret.
-pub fn planted_store() -> (
-    tempfile::TempDir,
-    std::sync::Arc<modal_secrets_server::store::Store>,
-    String,
-    String,
-) {
-    use modal_secrets_server::store::{GetOrCreate, Store};
+fn planted_store() -> (tempfile::TempDir, Arc<Store>, String, String) {
     modal_secrets_server::log::set_quiet(true);
     let dir = if std::path::Path::new("/dev/shm").is_dir() {
         tempfile::tempdir_in("/dev/shm")
@@ -151,7 +196,7 @@ pub fn planted_store() -> (
         tempfile::tempdir()
     }
     .expect("tempdir");
-    let store = std::sync::Arc::new(Store::open(&dir.path().join("data")).expect("store"));
+    let store = Arc::new(Store::open(&dir.path().join("data")).expect("store"));
     let token = store.create_token("fuzz").expect("token");
     let ws = store.token(&token.token_id).unwrap().unwrap().workspace;
     store

@@ -1,27 +1,25 @@
 //! `modal-secrets-server`: a Modal-compatible secrets service on an embedded SQLite store, speaking
-//! plain gRPC (h2c) and gRPC-web (HTTP/1.1 and HTTP/2) on one port.
+//! plain gRPC (h2c) and gRPC-web (HTTP/1.1 and HTTP/2) on one port; or, in gateway mode, a front
+//! that forwards every call to an upstream instead.
 //!
-//! The message types are the core's (`modal_secrets_core::proto`); this crate adds the service, the
-//! store, authentication and the HTTP plumbing (CORS, gRPC-web, one log line per call), and the
-//! gateway mode that forwards every call to an upstream instead (`gateway`).
+//! The message types are the core's (`modal_secrets_core::proto`). The folders say which mode a
+//! file serves:
+//! - `local/`: the local server only (the service, the store, authentication, idempotency, ids,
+//!   sealing, the strict request decoder);
+//! - `gateway/`: gateway mode only (forwarding to the upstream);
+//! - `http/`: the HTTP front both modes share (listener and connection caps, client addresses,
+//!   CORS, static files, the call layer, the failed-authentication limit);
+//! - at the top, what the whole crate shares: `server.rs` (starting either mode: the stack of
+//!   layers and the listener), `clock.rs` (the one wall clock), `limits.rs` (every limit, in one
+//!   table), `log.rs`; and `main.rs`, the command.
 
-pub mod auth;
-pub mod call_layer;
-pub mod codec;
-pub mod cors;
+pub mod clock;
 pub mod gateway;
-pub mod idempotency;
-pub mod ids;
-pub mod jwt;
+pub mod http;
 pub mod limits;
+pub mod local;
 pub mod log;
-pub mod net;
-pub mod sealing;
 pub mod server;
-pub mod service;
-pub mod static_files;
-pub mod store;
-pub mod throttle;
 
 /// The generated `modal.client.ModalClient` server and client (the client is for tests and tools).
 pub mod pb {

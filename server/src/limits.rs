@@ -1,5 +1,7 @@
-//! What one request may carry. Modal documents no limits of its own; these are generous for real
-//! secrets and keep one request from holding the store (or the server's memory) hostage.
+//! The server's limits in one table (server/README.md, "Limits"), for both modes: what one request
+//! may carry, what the store may hold, and the defaults of the flags that set the rest. Modal
+//! documents no limits of its own; these are generous for real secrets and keep one request from
+//! holding the store (or the server's memory) hostage.
 
 /// Largest request message accepted, in bytes (tonic's `max_decoding_message_size`). A bigger
 /// request is refused before it is read, with OUT_OF_RANGE.

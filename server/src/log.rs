@@ -1,6 +1,6 @@
-//! The server's log: one line per line of text on stderr, each stamped with UTC time. Callers pass
-//! only method names, statuses, durations, workspace names and addresses: never a value, a token
-//! secret or a request body.
+//! The server's log: one line per line of text on stderr, each stamped with UTC time (the one wall
+//! clock, `clock.rs`). Callers pass only method names, statuses, durations, workspace names and
+//! addresses: never a value, a token secret or a request body.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -41,7 +41,7 @@ fn line(level: &str, message: &str) {
         return;
     }
     // One eprintln! holds stderr's lock for the whole line, so lines never interleave.
-    eprintln!("{} {level} {message}", timestamp(SystemTime::now()));
+    eprintln!("{} {level} {message}", timestamp(crate::clock::now()));
 }
 
 /// RFC 3339 in UTC with milliseconds, e.g. `2026-11-28T14:10:15.123Z`.

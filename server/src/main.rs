@@ -8,14 +8,14 @@ use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand};
 use modal_secrets_core::validate;
 use modal_secrets_server::gateway::{CaFile, UPSTREAM_CA_FLAG};
-use modal_secrets_server::idempotency::IdempotencyLimits;
+use modal_secrets_server::http::net::ConnLimits;
+use modal_secrets_server::http::throttle::AuthLimit;
 use modal_secrets_server::limits::{
     DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_WORKSPACE_QUOTA_BYTES, MAX_REQUEST_BYTES,
 };
-use modal_secrets_server::net::ConnLimits;
-use modal_secrets_server::sealing::{self, KEY_FILE};
-use modal_secrets_server::store::{DEFAULT_WORKSPACE, Store};
-use modal_secrets_server::throttle::AuthLimit;
+use modal_secrets_server::local::idempotency::IdempotencyLimits;
+use modal_secrets_server::local::sealing::{self, KEY_FILE};
+use modal_secrets_server::local::store::{DEFAULT_WORKSPACE, Store};
 use modal_secrets_server::{Config, Mode, log, start};
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8787";

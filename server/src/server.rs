@@ -12,22 +12,25 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic_web::GrpcWebLayer;
 
-use crate::auth::Auth;
-use crate::call_layer::CallLayer;
+use crate::clock;
 use crate::gateway::{self, CaFile, Gateway, Upstream};
-use crate::idempotency::{Idempotency, IdempotencyLimits};
+use crate::http::call_layer::CallLayer;
+use crate::http::client_addr::ProxyList;
+use crate::http::cors;
+use crate::http::net::{self, ConnLimits};
+use crate::http::static_files::{StaticConfig, StaticLayer};
+use crate::http::throttle::{AuthLimit, Throttle};
 use crate::limits::{
     DEFAULT_MAX_BUFFERED_BODY_BYTES, DEFAULT_WORKSPACE_QUOTA_BYTES, EPHEMERAL_TTL_SECS,
     MAX_REQUEST_BYTES,
 };
-use crate::net::{self, ConnLimits, ProxyList};
+use crate::local::auth::Auth;
+use crate::local::idempotency::{Idempotency, IdempotencyLimits};
+use crate::local::sealing::KEY_FILE;
+use crate::local::service::Service;
+use crate::local::store::{Store, StoreError};
+use crate::log;
 use crate::pb::modal_client_server::ModalClientServer;
-use crate::sealing::KEY_FILE;
-use crate::service::Service;
-use crate::static_files::{StaticConfig, StaticLayer};
-use crate::store::{Store, StoreError, now_us};
-use crate::throttle::{AuthLimit, Throttle};
-use crate::{cors, log};
 
 /// How often expired ephemeral secrets are swept.
 const JANITOR_PERIOD: Duration = Duration::from_secs(60 * 60);
@@ -56,14 +59,14 @@ pub struct Config {
     pub pkg_dir: PathBuf,
     /// The store's key file (local mode); `None`: `store.key` in the data directory.
     pub key_file: Option<PathBuf>,
-    /// Failed authentications allowed per client address (see `throttle.rs`).
+    /// Failed authentications allowed per client address (see `http/throttle.rs`).
     pub auth_limit: AuthLimit,
-    /// How long and how many answers of keyed writes are kept (local mode; `idempotency.rs`).
+    /// How long and how many answers of keyed writes are kept (local mode; `local/idempotency.rs`).
     pub idempotency: IdempotencyLimits,
     /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`): addresses or
     /// `ADDR/PREFIX` networks. None by default.
     pub trusted_proxies: Vec<String>,
-    /// Caps and timeouts on connections (`net.rs`).
+    /// Caps and timeouts on connections (`http/net.rs`).
     pub connections: ConnLimits,
     /// Most bytes of request bodies held at once, by all calls together (`--max-buffered-body-bytes`).
     pub max_buffered_body_bytes: usize,
@@ -370,7 +373,7 @@ async fn sweep_ephemeral(store: Arc<Store>) {
     loop {
         ticks.tick().await;
         let ttl_us = i64::try_from(EPHEMERAL_TTL_SECS * 1_000_000).unwrap_or(i64::MAX);
-        let cutoff = now_us().saturating_sub(ttl_us);
+        let cutoff = clock::now_micros().saturating_sub(ttl_us);
         let store = Arc::clone(&store);
         match tokio::task::spawn_blocking(move || store.remove_ephemeral_before(cutoff)).await {
             Ok(Ok(0)) => {}

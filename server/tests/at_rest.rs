@@ -13,8 +13,8 @@ use modal_secrets_core::proto::{
     ObjectCreationType, SecretGetOrCreateRequest, SecretGetOrCreateResponse, SecretUpdateRequest,
     secret_update_request::Update,
 };
-use modal_secrets_server::sealing::KEY_FILE;
-use modal_secrets_server::store::{DB_FILE, Store};
+use modal_secrets_server::local::sealing::KEY_FILE;
+use modal_secrets_server::local::store::{DB_FILE, Store};
 
 fn run(args: &[&str]) -> (bool, String, String) {
     let out = std::process::Command::new(BIN)

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::{TestServer, Token, lookup_request};
 use modal_secrets_core::Code;
 use modal_secrets_server::Config;
-use modal_secrets_server::net::ConnLimits;
+use modal_secrets_server::http::net::ConnLimits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use common::{BIN, Grpc, ServerProcess, Token, create_request, lookup_request};
 use modal_secrets_core::proto::{ListPagination, ObjectCreationType, SecretListRequest};
-use modal_secrets_server::store::Store;
+use modal_secrets_server::local::store::Store;
 
 /// Concurrent clients, each with its own HTTP/2 connection.
 const TASKS: usize = 16;

@@ -1303,7 +1303,7 @@ async fn cors_and_static_files_in_gateway_mode() {
             .header("access-control-request-method", "POST")
             .header(
                 "access-control-request-headers",
-                modal_secrets_server::cors::ALLOWED_HEADERS.join(","),
+                modal_secrets_server::http::cors::ALLOWED_HEADERS.join(","),
             )
             .send()
             .await
@@ -1317,7 +1317,7 @@ async fn cors_and_static_files_in_gateway_mode() {
         };
         assert_eq!(header("access-control-allow-origin"), Some(origin.clone()));
         let allowed = header("access-control-allow-headers").unwrap();
-        for name in modal_secrets_server::cors::ALLOWED_HEADERS {
+        for name in modal_secrets_server::http::cors::ALLOWED_HEADERS {
             assert!(allowed.contains(name), "{name} in {allowed}");
         }
     }
@@ -1358,7 +1358,7 @@ async fn cors_and_static_files_in_gateway_mode() {
         ["https://app.example.com"]
     );
     let exposed = all("access-control-expose-headers").join(",");
-    for name in modal_secrets_server::cors::EXPOSED_HEADERS
+    for name in modal_secrets_server::http::cors::EXPOSED_HEADERS
         .iter()
         .chain(&["*"])
     {

@@ -8,7 +8,7 @@ use modal_secrets_core::proto::{
     SecretGetInfoRequest, SecretGetOrCreateRequest, SecretListRequest, SecretListResponse,
     SecretUpdateRequest, secret_update_request::Update,
 };
-use modal_secrets_server::throttle::AuthLimit;
+use modal_secrets_server::http::throttle::AuthLimit;
 use tonic::Code;
 
 async fn list(grpc: &mut Grpc, env: &str, max: i32, before: f64) -> SecretListResponse {
@@ -770,7 +770,8 @@ async fn writes_survive_a_restart() {
 async fn new_token_from_outside_is_seen_while_serving() {
     let server = TestServer::start().await;
     // As `token new` does from another process: its own connection to the same store.
-    let store = modal_secrets_server::store::Store::open(&server.dir.path().join("data")).unwrap();
+    let store =
+        modal_secrets_server::local::store::Store::open(&server.dir.path().join("data")).unwrap();
     let token = store.create_token("ws3").unwrap();
     let grpc = server.grpc().await;
     let mut three = grpc.with_token(Some(Token {

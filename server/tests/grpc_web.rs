@@ -337,7 +337,7 @@ async fn cors() {
         let allowed = header(&answer, "access-control-allow-headers")
             .unwrap()
             .to_ascii_lowercase();
-        for name in modal_secrets_server::cors::ALLOWED_HEADERS {
+        for name in modal_secrets_server::http::cors::ALLOWED_HEADERS {
             assert!(allowed.contains(name), "{name} in {allowed}");
         }
         assert!(
@@ -380,7 +380,7 @@ async fn cors() {
     let exposed = header(&answer, "access-control-expose-headers")
         .unwrap()
         .to_ascii_lowercase();
-    for name in modal_secrets_server::cors::EXPOSED_HEADERS {
+    for name in modal_secrets_server::http::cors::EXPOSED_HEADERS {
         assert!(exposed.contains(name), "{name} in {exposed}");
     }
     assert_eq!(header(&answer, "grpc-status"), Some("5"));

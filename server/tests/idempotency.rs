@@ -1,8 +1,9 @@
-//! `x-idempotency-key` on the writing methods (`src/idempotency.rs`): a retry with the key of a call
-//! that succeeded gets that call's answer and changes nothing (type-2 and type-3 creates, ephemeral
-//! creates, updates, deletes), over gRPC-web and gRPC alike; the same key with another request is
-//! INVALID_ARGUMENT; errors are not kept; another workspace's key is another key; attempts in
-//! flight together run once; answers expire and are capped; a gateway keeps nothing itself.
+//! `x-idempotency-key` on the writing methods (`src/local/idempotency.rs`): a retry with the key of
+//! a call that succeeded gets that call's answer and changes nothing (type-2 and type-3 creates,
+//! ephemeral creates, updates, deletes), over gRPC-web and gRPC alike; the same key with another
+//! request is INVALID_ARGUMENT; errors are not kept; another workspace's key is another key;
+//! attempts in flight together run once; answers expire and are capped; a gateway keeps nothing
+//! itself.
 
 mod common;
 
@@ -16,7 +17,7 @@ use modal_secrets_core::proto::{
     ObjectCreationType, SecretDeleteRequest, SecretGetOrCreateRequest, SecretGetOrCreateResponse,
     SecretUpdateRequest, secret_update_request::Update,
 };
-use modal_secrets_server::idempotency::IdempotencyLimits;
+use modal_secrets_server::local::idempotency::IdempotencyLimits;
 use modal_secrets_server::{Config, Running};
 use prost::Message;
 use tokio::sync::Barrier;

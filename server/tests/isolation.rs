@@ -26,7 +26,7 @@ use modal_secrets_core::proto::{
     SecretGetOrCreateResponse, SecretListRequest, SecretListResponse, SecretUpdateRequest,
     secret_update_request::Update,
 };
-use modal_secrets_server::store::{Store, Workspace};
+use modal_secrets_server::local::store::{Store, Workspace};
 use proptest::prelude::*;
 
 const ENVS: [&str; 4] = ["", "main", "dev", "qa"];
@@ -494,7 +494,7 @@ fn no_sequence_of_calls_reaches_another_workspace() {
         .unwrap();
     // Forged tokens fail on purpose, many times: no limit on failures here (tests/throttle.rs).
     let server = runtime.block_on(TestServer::start_with_auth_limit(
-        modal_secrets_server::throttle::AuthLimit {
+        modal_secrets_server::http::throttle::AuthLimit {
             max_failures: 0,
             ..Default::default()
         },

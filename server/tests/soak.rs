@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use common::workload::{Client, Conn, Known, Rng, Tally, check};
 use common::{LoggedServer, binary_token};
-use modal_secrets_server::store::Store;
+use modal_secrets_server::local::store::Store;
 
 const CLIENTS: usize = 64;
 

@@ -17,7 +17,7 @@ use modal_secrets_core::proto::{
 use modal_secrets_core::retry::{CallState, Decision, RetryPolicy};
 use modal_secrets_core::{Code, Error, Redacted};
 use modal_secrets_server::Config;
-use modal_secrets_server::throttle::AuthLimit;
+use modal_secrets_server::http::throttle::AuthLimit;
 use prost::Message;
 
 const LIMIT: AuthLimit = AuthLimit {

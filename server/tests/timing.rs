@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderValue};
-use modal_secrets_server::auth::Auth;
-use modal_secrets_server::store::Store;
+use modal_secrets_server::local::auth::Auth;
+use modal_secrets_server::local::store::Store;
 
 fn headers(id: &str, secret: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();

@@ -15,8 +15,8 @@ use modal_secrets_core::grpc_web::{self, CallMeta, HttpResponse, Limits};
 use modal_secrets_core::proto::{
     ObjectCreationType, SecretGetOrCreateRequest, SecretGetOrCreateResponse,
 };
+use modal_secrets_server::http::throttle::AuthLimit;
 use modal_secrets_server::pb::modal_client_client::ModalClientClient;
-use modal_secrets_server::throttle::AuthLimit;
 use modal_secrets_server::{Config, Running};
 use prost::Message;
 use tonic::transport::Channel;

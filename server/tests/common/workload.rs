@@ -17,7 +17,7 @@ use modal_secrets_core::proto::{
     secret_update_request::Update,
 };
 use modal_secrets_core::{Code, Error};
-use modal_secrets_server::store::Store;
+use modal_secrets_server::local::store::Store;
 
 use super::{Grpc, Token, Web, lookup_request};
 

@@ -25,7 +25,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use zeroize::Zeroizing;
 
-use crate::ids::{self, RandomError};
+use crate::local::ids::{self, RandomError};
 
 /// The key file's name beside the database when `--key-file` is not given.
 pub const KEY_FILE: &str = "store.key";

@@ -1,7 +1,7 @@
 //! A limit on failed authentications, counted per **client** and per **(client, token id)**:
 //!
 //! - A call's client is its TCP peer, or, when the peer is a proxy listed by `--trusted-proxy`,
-//!   the address that proxy names in `X-Forwarded-For` (`net::client_address`). A gateway
+//!   the address that proxy names in `X-Forwarded-For` (`client_addr::client_address`). A gateway
 //!   (`serve --upstream`) appends its caller's address, so an upstream that trusts the gateway
 //!   counts each of the gateway's callers on its own.
 //! - The token id is `x-modal-token-id` as sent (any text; one bucket for calls without one, such
@@ -37,7 +37,7 @@ use prost::Message;
 use tokio::sync::Notify;
 use tonic::{Code, Status};
 
-use crate::net::bucket;
+use crate::http::client_addr::bucket;
 
 /// Most clients remembered at once.
 pub const MAX_TRACKED: usize = 10_000;

@@ -13,7 +13,7 @@
 //!
 //! Both modes count the calls answered UNAUTHENTICATED per client and token id (the local server's
 //! own answers, or the upstream's through a gateway; the client is the peer, or what a trusted
-//! proxy says in `X-Forwarded-For`, `net::client_address`) and refuse past the limit
+//! proxy says in `X-Forwarded-For`, `client_addr::client_address`) and refuse past the limit
 //! (`throttle.rs`), before looking at credentials or forwarding anything: a failure is reserved
 //! before the check and given back on success, so check and count are one step. Request bodies
 //! are read under a budget shared by all calls (`--max-buffered-body-bytes`).
@@ -36,11 +36,11 @@ use tonic::Status;
 use tonic::transport::server::TcpConnectInfo;
 use tower::{Layer, Service};
 
-use crate::auth::{Auth, TOKEN_ID_HEADER};
+use crate::http::client_addr::{ProxyList, client_address};
+use crate::http::throttle::{self, Reservation, Throttle};
 use crate::limits::{DEFAULT_MAX_BUFFERED_BODY_BYTES, MAX_REQUEST_BYTES};
+use crate::local::auth::{Auth, TOKEN_ID_HEADER};
 use crate::log;
-use crate::net::{ProxyList, client_address};
-use crate::throttle::{self, Reservation, Throttle};
 
 const SERVICE_PREFIX: &str = "/modal.client.ModalClient/";
 

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use modal_secrets_core::proto::{
     AuthTokenGetRequest, AuthTokenGetResponse, ClientHelloResponse, ObjectCreationType,
@@ -14,15 +13,15 @@ use modal_secrets_core::proto::{
 use modal_secrets_core::validate;
 use tonic::{Request, Response, Status};
 
-use crate::auth::{Auth, Caller};
-use crate::idempotency::{self, Idempotency, Keyed, Method};
+use crate::clock::{self, micros_before};
 use crate::limits::{
     DEFAULT_LIST_PAGE, MAX_KEY_BYTES, MAX_KEY_NAME_BYTES_PER_SECRET, MAX_KEYS_PER_SECRET,
     MAX_LISTED_KEYS, MAX_VALUE_BYTES,
 };
-use crate::log;
+use crate::local::auth::{Auth, Caller};
+use crate::local::idempotency::{self, Idempotency, Keyed, Method};
+use crate::local::store::{GetOrCreate, KeyUpdate, Store, blocking};
 use crate::pb::modal_client_server::ModalClient;
-use crate::store::{GetOrCreate, KeyUpdate, Store, StoreError, micros_before};
 
 pub struct Service {
     store: Arc<Store>,
@@ -269,7 +268,7 @@ impl ModalClient for Service {
             &caller.token_id,
             caller.workspace.id,
             &caller.workspace.name,
-            unix_now(),
+            clock::now_secs(),
         );
         Ok(Response::new(AuthTokenGetResponse { token }))
     }
@@ -283,48 +282,6 @@ fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
         .get::<Caller>()
         .cloned()
         .ok_or_else(|| Status::unauthenticated("missing credentials"))
-}
-
-/// Runs a store call on the blocking pool and maps its error to a gRPC status.
-pub async fn blocking<T, F>(store: &Arc<Store>, f: F) -> Result<T, Status>
-where
-    T: Send + 'static,
-    F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-{
-    let store = Arc::clone(store);
-    match tokio::task::spawn_blocking(move || f(&store)).await {
-        Ok(result) => result.map_err(status_of),
-        Err(e) => {
-            log::error(&format!("a store task failed: {e}"));
-            Err(Status::internal("internal error; see the server's log"))
-        }
-    }
-}
-
-/// The gRPC status of a store error. Unexpected failures are logged here and answered INTERNAL
-/// without details.
-pub fn status_of(e: StoreError) -> Status {
-    match e {
-        StoreError::NotFound(m) => Status::not_found(m),
-        StoreError::AlreadyExists(m) => Status::already_exists(m),
-        StoreError::Invalid(m) => Status::invalid_argument(m),
-        StoreError::MissingKeys(m) => Status::failed_precondition(m),
-        StoreError::Busy => Status::unavailable(StoreError::Busy.to_string()),
-        StoreError::Full => Status::resource_exhausted(StoreError::Full.to_string()),
-        StoreError::LimitReached(m) => Status::resource_exhausted(m),
-        other => {
-            log::error(&other.to_string());
-            Status::internal("internal store error; see the server's log")
-        }
-    }
-}
-
-/// Unix seconds now.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 fn check_secret_name(name: &str) -> Result<(), Status> {
@@ -393,7 +350,7 @@ fn check_secret_id(id: &str) -> Result<(), Status> {
     if id.is_empty() {
         return Err(Status::invalid_argument("secret_id must not be empty"));
     }
-    if !crate::ids::has_id_shape(id, "st-") {
+    if !crate::local::ids::has_id_shape(id, "st-") {
         let shown: String = id.chars().take(80).collect();
         return Err(Status::invalid_argument(format!(
             "secret_id: {shown:?} is not a secret id (st-…)"

@@ -10,11 +10,11 @@ use http::HeaderMap;
 use subtle::{Choice, ConstantTimeEq};
 use tonic::Status;
 
-use crate::ids;
-use crate::jwt::Signer;
+use crate::clock;
 use crate::limits::MAX_TOKEN_SECRET_BYTES;
-use crate::service::{blocking, unix_now};
-use crate::store::{Store, StoredToken, Workspace};
+use crate::local::ids;
+use crate::local::jwt::Signer;
+use crate::local::store::{Store, StoredToken, Workspace, blocking};
 
 pub const TOKEN_ID_HEADER: &str = "x-modal-token-id";
 pub const TOKEN_SECRET_HEADER: &str = "x-modal-token-secret";
@@ -140,7 +140,7 @@ impl Auth {
     fn check_auth_token(&self, token: &str) -> Result<Caller, Status> {
         let claims = self
             .signer
-            .verify(token, unix_now())
+            .verify(token, clock::now_secs())
             .ok_or_else(|| Status::unauthenticated("invalid or expired x-modal-auth-token"))?;
         Ok(Caller {
             workspace: Workspace {
