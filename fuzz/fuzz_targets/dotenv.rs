@@ -3,19 +3,15 @@
 //! environment used by `${NAME}` interpolation.
 #![no_main]
 
-use std::collections::BTreeMap;
-
 use libfuzzer_sys::fuzz_target;
 use modal_secrets_core::dotenv::parse;
 
+#[path = "text_and_env.rs"]
+mod text_and_env;
+
 fuzz_target!(|data: &[u8]| {
-    let input = String::from_utf8_lossy(data);
-    let (text, env_lines) = input.split_once('\0').unwrap_or((&input, ""));
-    let env: BTreeMap<String, String> = env_lines
-        .lines()
-        .filter_map(|line| line.split_once('='))
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .collect();
+    let (text, env) = text_and_env::split(data);
+    let text = text.as_str();
     for (key, _) in parse(text, &env) {
         assert!(
             !key.is_empty() && text.contains(&key),
