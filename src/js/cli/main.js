@@ -16,8 +16,8 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { AlreadyExistsError, Client, ModalError, NotFoundError, Secret, parseDotenv } from "./node.js";
-import { planSync } from "./modal_secrets.js";
+import { AlreadyExistsError, Client, ModalError, NotFoundError, Secret, parseDotenv } from "../node.js";
+import { planSync } from "../modal_secrets.js";
 
 const PROG = "modal-secrets";
 const WIDTH = 80; // click's max_content_width
