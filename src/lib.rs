@@ -9,7 +9,7 @@ mod error;
 mod json;
 mod operation;
 mod secret;
-mod sync;
+mod sync_plan;
 
 pub use client::{ClientCore, config_path};
 pub use dotenv::parse_dotenv;
@@ -18,4 +18,4 @@ pub use secret::{
     ListingCore, create_secret, delete_secret, dict_target, dotenv_target, local_environ_target,
     name_target, secret_op,
 };
-pub use sync::plan_sync;
+pub use sync_plan::plan_sync;

@@ -1,6 +1,6 @@
 // The six commands: list, create, info, update, delete (remove) and sync. Each reads its input
 // (input.js), makes its calls through the package's API, and prints (format.js). What a sync does
-// is planned in Rust (core/src/sync.rs, through planSync); here is only its I/O.
+// is planned in Rust (core/src/sync_plan.rs, through planSync); here is only its I/O.
 import { AlreadyExistsError, ModalError, NotFoundError, Secret } from "../node.js";
 import { planSync } from "../modal_secrets.js";
 import { out, json, jsonKey, progress, formatTime, table, quote, listOf } from "./format.js";

@@ -9,7 +9,7 @@
 // Only command-line mechanics live in it: arguments, help, output (tables, --json), prompts,
 // progress and exit codes. Every check and decision is the package's: names and keys are checked
 // by the API, and the plan of a sync (keys to add, set, remove, and the one update applying it) is
-// made in Rust (core/src/sync.rs, through planSync).
+// made in Rust (core/src/sync_plan.rs, through planSync).
 //
 // Values given on the command line or read from files are never printed: output and messages name
 // keys only. Exit codes: 0 ok; 1 an error (one line, `Error: <Kind>: <message>`, on stderr); 2 a

@@ -1,4 +1,4 @@
-//! `planSync(envDict, { currentKeys, prune })`: the binding of `modal_secrets_core::sync::plan`, for
+//! `planSync(envDict, { currentKeys, prune })`: the binding of `modal_secrets_core::sync_plan::plan`, for
 //! the command line's `sync` (and `create --force`). Not part of the package's public API. Built
 //! from the argument helpers the rest of the binding already uses, so it adds little to the .wasm
 //! every runtime downloads.
@@ -36,7 +36,7 @@ pub fn plan_sync(env_dict: JsValue, options: JsValue) -> Result<Object, JsValue>
     }
     let opts = Opts::new(&options, "planSync", &["currentKeys", "prune"])?;
     let plan =
-        modal_secrets_core::sync::plan(opts.strings("currentKeys")?, desired, opts.bool("prune")?)
+        modal_secrets_core::sync_plan::plan(opts.strings("currentKeys")?, desired, opts.bool("prune")?)
             .map_err(|e| to_js(&e))?;
 
     let out = Object::new();
