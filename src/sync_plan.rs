@@ -1,21 +1,27 @@
-//! `planSync(envDict, { currentKeys, prune })`: the binding of `modal_secrets_core::sync_plan::plan`, for
-//! the command line's `sync` (and `create --force`). Not part of the package's public API. Built
-//! from the argument helpers the rest of the binding already uses, so it adds little to the .wasm
-//! every runtime downloads.
+//! `planSync(envDict, { currentKeys, environmentName, clientEnvironment, prune, dryRun })`: the
+//! binding of `modal_secrets_core::sync_plan::plan`, for the command line's `sync` (and `create
+//! --force`). Not part of the package's public API. Built from the argument helpers the rest of the
+//! binding already uses, so it adds little to the .wasm every runtime downloads.
 
 use js_sys::{Array, Object, Reflect};
+use modal_secrets_core::sync_plan::{Options, Target, plan};
 use modal_secrets_core::validate::quote;
 use wasm_bindgen::prelude::*;
 
 use crate::args::{self, Opts, type_name};
 use crate::error::{invalid, to_js};
 
-/// Returns `{ add, set, remove, keep }` (sorted key names, never a value) and, not enumerable (so
-/// printing or serialising the plan shows no value), `update`: the one object to pass to
-/// `secret.update` (or, for a secret that does not exist yet, to `Secret.objects.create`).
+/// Returns `{ add, set, remove, keep }` (sorted key names, never a value); `create` (the secret is
+/// missing: create it, else update it), `apply` (false on a dry run: send nothing),
+/// `probeEnvironment` (a dry run for a missing secret: first list one secret of the environment,
+/// which fails if there is no such environment) and `environmentName` (the one to name, or `null`
+/// for the workspace's default); and, not enumerable (so printing or serialising the plan shows no
+/// value), `update`: the one object to pass to `secret.update` (or to `Secret.objects.create`).
 ///
 /// `envDict`: the source's keys and values (`parseDotenv`'s result: a `null` value is a key
 /// without one, refused). `currentKeys`: the secret's key names; absent for a missing secret.
+/// `environmentName`: the existing secret's environment (its `info()`'s); `clientEnvironment`: the
+/// client's (`client.environment`), for a missing secret.
 #[wasm_bindgen(js_name = planSync, skip_typescript)]
 pub fn plan_sync(env_dict: JsValue, options: JsValue) -> Result<Object, JsValue> {
     let what = "planSync: envDict";
@@ -34,10 +40,32 @@ pub fn plan_sync(env_dict: JsValue, options: JsValue) -> Result<Object, JsValue>
         };
         desired.push((key, value));
     }
-    let opts = Opts::new(&options, "planSync", &["currentKeys", "prune"])?;
-    let plan =
-        modal_secrets_core::sync_plan::plan(opts.strings("currentKeys")?, desired, opts.bool("prune")?)
-            .map_err(|e| to_js(&e))?;
+    let opts = Opts::new(
+        &options,
+        "planSync",
+        &[
+            "currentKeys",
+            "environmentName",
+            "clientEnvironment",
+            "prune",
+            "dryRun",
+        ],
+    )?;
+    let target = if opts.get("currentKeys").is_undefined() {
+        Target::Missing {
+            client_environment: opts.string("clientEnvironment")?.unwrap_or_default(),
+        }
+    } else {
+        Target::Existing {
+            keys: opts.strings("currentKeys")?,
+            environment_name: opts.string("environmentName")?.unwrap_or_default(),
+        }
+    };
+    let asked = Options {
+        prune: opts.bool("prune")?,
+        dry_run: opts.bool("dryRun")?,
+    };
+    let plan = plan(target, desired, asked).map_err(|e| to_js(&e))?;
 
     let out = Object::new();
     for (field, keys) in [
@@ -49,6 +77,18 @@ pub fn plan_sync(env_dict: JsValue, options: JsValue) -> Result<Object, JsValue>
         let names: Array = keys.iter().map(|k| JsValue::from_str(k)).collect();
         Reflect::set(&out, &JsValue::from_str(field), &names)?;
     }
+    for (field, yes) in [
+        ("create", plan.creates),
+        ("apply", plan.applies),
+        ("probeEnvironment", plan.probe_environment),
+    ] {
+        Reflect::set(&out, &JsValue::from_str(field), &JsValue::from_bool(yes))?;
+    }
+    let environment = plan
+        .environment_name
+        .as_deref()
+        .map_or(JsValue::NULL, JsValue::from_str);
+    Reflect::set(&out, &JsValue::from_str("environmentName"), &environment)?;
     // Object.fromEntries defines own properties, so a key such as `__proto__` stays a plain key.
     let update: Array = plan
         .updates()

@@ -6,10 +6,10 @@ import { planSync } from "../modal_secrets.js";
 import { out, json, jsonKey, progress, formatTime, table, quote, listOf } from "./format.js";
 import { UsageError, Aborted, clientFrom, readDotenv, readJson, keyValues, confirm } from "./input.js";
 
-/** `planSync` with the file named in its message when the file is what is wrong. */
-function plan(currentKeys, envDict, prune, source) {
+/** `planSync` (options: its own) with the file named in its message when the file is what is wrong. */
+function plan(envDict, options, source) {
   try {
-    return planSync(envDict, { currentKeys, prune });
+    return planSync(envDict, options);
   } catch (error) {
     if (source && error instanceof ModalError) error.message = `${source}: ${error.message}`;
     throw error;
@@ -53,7 +53,7 @@ export async function create({ values, positionals: [name, ...items] }) {
   const client = clientFrom(values);
   // The plan of a sync into an empty secret checks every key and value (a .env key without one
   // is refused) and gives the contents to create it with.
-  const contents = plan(null, envDict, false).update;
+  const contents = plan(envDict, {}).update;
   try {
     await Secret.objects.create(name, contents, { client });
   } catch (error) {
@@ -61,7 +61,7 @@ export async function create({ values, positionals: [name, ...items] }) {
     // --force: Modal overwrites in one call (creation type OVERWRITE_IF_EXISTS), which this
     // package does not offer; here, one update that sets these keys and removes every other.
     const secret = await Secret.fromName(name, { client }).hydrate();
-    await secret.update(plan(secret.keys, envDict, true).update);
+    await secret.update(plan(envDict, { currentKeys: secret.keys, prune: true }).update);
   }
   const keys = Object.keys(envDict);
   out(`Created a new secret ${quote(name)} with the key${keys.length > 1 ? "s" : ""} ${listOf(keys)}`);
@@ -138,39 +138,40 @@ export async function sync({ values, positionals: [name] }) {
   if (path === undefined) throw new UsageError("Missing option '--from-dotenv'.");
   const envDict = readDotenv(path);
   const client = clientFrom(values);
-  const prune = Boolean(values.prune);
 
-  // The secret's keys now; a missing secret has none and is created with the file's keys.
+  // What the secret is now (its keys and environment), or nothing if it does not exist; the plan
+  // (core/src/sync_plan.rs) says what follows from it.
   const secret = Secret.fromName(name, { client });
-  let exists = true;
+  let found = null;
   try {
     await secret.hydrate();
+    found = { currentKeys: secret.keys, environmentName: (await secret.info()).environmentName };
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
-    exists = false;
-    // Not found may mean no such environment: a dry run must not plan a create there (a real
-    // run's create would fail on it anyway). Listing one secret of it tells.
-    if (values["dry-run"]) await Secret.objects.list({ client, maxObjects: 1 });
   }
-  const planned = plan(exists ? secret.keys : null, envDict, prune, path);
-  const environment = exists ? (await secret.info()).environmentName : client.environment;
+  const planned = plan(
+    envDict,
+    { ...found, clientEnvironment: client.environment, prune: Boolean(values.prune), dryRun: Boolean(values["dry-run"]) },
+    path,
+  );
+  if (planned.probeEnvironment) await Secret.objects.list({ client, maxObjects: 1 });
+  const environment = planned.environmentName;
   const where = environment ? `in environment ${quote(environment)}` : "in the default environment";
-  const apply = !values["dry-run"];
 
   if (!values.json) {
-    out(`Sync plan for secret ${quote(name)} ${where}, from ${path}${exists ? ":" : " (a new secret):"}`);
+    out(`Sync plan for secret ${quote(name)} ${where}, from ${path}${planned.create ? " (a new secret):" : ":"}`);
     for (const [mark, keys] of [["+", planned.add], ["~", planned.set], ["-", planned.remove], ["=", planned.keep]]) {
       for (const key of keys) out(`  ${mark} ${key}`);
     }
     const kept = planned.keep.length ? `, ${planned.keep.length} kept (not in the file; --prune removes them)` : "";
     out(`${planned.add.length} to add, ${planned.set.length} to set, ${planned.remove.length} to remove${kept}.`);
   }
-  if (apply) {
+  if (planned.apply) {
     const changed = planned.add.length + planned.set.length + planned.remove.length;
     const shown = progress(`Applying the plan: ${changed.toLocaleString("en-US")} keys in one update…`);
     try {
-      if (exists) await secret.update(planned.update);
-      else await Secret.objects.create(name, planned.update, { client });
+      if (planned.create) await Secret.objects.create(name, planned.update, { client });
+      else await secret.update(planned.update);
     } finally {
       shown.done();
     }
@@ -178,17 +179,17 @@ export async function sync({ values, positionals: [name] }) {
   if (values.json) {
     json({
       name,
-      environment_name: environment || null,
-      created: !exists,
+      environment_name: environment,
+      created: planned.create,
       add: planned.add,
       set: planned.set,
       remove: planned.remove,
       keep: planned.keep,
-      applied: apply,
+      applied: planned.apply,
     });
-  } else if (!apply) {
+  } else if (!planned.apply) {
     out("Dry run: nothing was changed.");
-  } else if (!exists) {
+  } else if (planned.create) {
     out(`Created secret ${quote(name)} with ${planned.add.length} key${planned.add.length === 1 ? "" : "s"}.`);
   } else {
     out(
