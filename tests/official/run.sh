@@ -123,45 +123,14 @@ fails() {
   pass "$current"
 }
 
-# --- Modal's Python client, in target/ ------------------------------------------------------------
-venv=target/official-venv
-pydir=target/official-py
-py=""
-has_modal() { "$1" -c "import modal, sys; sys.exit(modal.__version__ != '$MODAL_PY_VERSION')" 2>/dev/null; }
-if [ -x "$venv/bin/python" ] && has_modal "$venv/bin/python"; then
-  py=$venv/bin/python
-elif [ -d "$pydir/modal" ] && PYTHONPATH=$pydir has_modal python3; then
-  py=pydir
-else
-  current="pip install modal==$MODAL_PY_VERSION"
-  venv_ok() { [ -x "$venv/bin/python" ] && "$venv/bin/python" -m pip --version >/dev/null 2>&1; }
-  if ! venv_ok; then
-    # (Re)make it: a venv without pip is what Debian leaves when python3-venv is missing.
-    rm -rf "$venv"
-    python3 -m venv "$venv" >/dev/null 2>&1 || true
-  fi
-  if venv_ok; then
-    say "pip install modal==$MODAL_PY_VERSION into $venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "modal==$MODAL_PY_VERSION"
-    py=$venv/bin/python
-  else
-    # No working venv module: a plain target directory.
-    rm -rf "$venv"
-    say "python3 -m venv is unavailable: pip install --target $pydir modal==$MODAL_PY_VERSION"
-    python3 -m pip install --quiet --disable-pip-version-check --upgrade --target "$pydir" \
-      "modal==$MODAL_PY_VERSION"
-    py=pydir
-  fi
-fi
-if [ "$py" = pydir ]; then
-  # Console scripts are not usable from a --target dir; run the CLI as a module.
-  export PYTHONPATH=$root/$pydir${PYTHONPATH:+:$PYTHONPATH}
-  py=python3
-else
-  py=$root/$py
-fi
+# --- Modal's Python client, in target/ (tests/official/modal-python.sh) --------------------------
+current="Modal's Python client (modal==$MODAL_PY_VERSION)"
+modal_python=$(bash tests/official/modal-python.sh "$MODAL_PY_VERSION")
+py=$(sed -n 1p <<<"$modal_python")
+pypath=$(sed -n 2p <<<"$modal_python")
+# From a --target dir (console scripts are not usable from one, so the CLI runs as a module).
+[ -z "$pypath" ] || export PYTHONPATH=$pypath${PYTHONPATH:+:$PYTHONPATH}
 modal_cli() { "$py" -m modal "$@"; }
-has_modal "$py" || { echo "modal $MODAL_PY_VERSION is not importable with $py" >&2; exit 1; }
 
 # --- Modal's JS SDK, in target/ -------------------------------------------------------------------
 jsdir=target/official-js
