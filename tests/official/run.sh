@@ -155,16 +155,17 @@ else
 fi
 [ -x "$server" ] || { echo "no server binary at $server" >&2; exit 1; }
 
-# listening_url LOG PID: the URL the server logging to LOG says it listens on (waits up to 10 s).
+# listening_url LOG PID [WHAT]: the URL the server (or WHAT) logging to LOG says it listens on, in a
+# "listening on http(s)://…" line (waits up to 10 s).
 listening_url() {
-  local log=$1 pid=$2 found=""
+  local log=$1 pid=$2 what=${3:-the server} found=""
   for _ in $(seq 100); do
-    found=$(sed -n 's/.* listening on \(http:\/\/[0-9.:]*\) .*/\1/p' "$log" | head -n 1)
+    found=$(sed -n 's/^\(.* \)\{0,1\}listening on \(https\{0,1\}:\/\/[0-9.:]*\)\( .*\)\{0,1\}$/\2/p' "$log" | head -n 1)
     [ -n "$found" ] && break
-    kill -0 "$pid" 2>/dev/null || { echo "the server exited" >&2; return 1; }
+    kill -0 "$pid" 2>/dev/null || { echo "$what exited" >&2; return 1; }
     sleep 0.1
   done
-  [ -n "$found" ] || { echo "the server did not say where it listens" >&2; return 1; }
+  [ -n "$found" ] || { echo "$what did not say where it listens" >&2; return 1; }
   printf '%s\n' "$found"
 }
 
@@ -287,14 +288,7 @@ passed=$((passed + $(grep -c '^PASS ' "$tmp/js.out")))
 current="start the TLS stand-in (tests/support/tls-front.mjs)"
 node tests/support/tls-front.mjs "$url" "$tmp" >"$tmp/tls.log" 2>&1 &
 tls_pid=$!
-tls_url=""
-for _ in $(seq 100); do
-  tls_url=$(sed -n 's/^listening on \(https:\/\/[0-9.:]*\)$/\1/p' "$tmp/tls.log" | head -n 1)
-  [ -n "$tls_url" ] && break
-  kill -0 "$tls_pid" 2>/dev/null || { cat "$tmp/tls.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$tls_url" ] || { echo "the TLS stand-in did not start" >&2; exit 1; }
+tls_url=$(listening_url "$tmp/tls.log" "$tls_pid" "the TLS stand-in") || { cat "$tmp/tls.log" >&2; exit 1; }
 say "JS SDK and this package's CLI through $tls_url (TLS, h2 only, gRPC only; a test CA)"
 current="secrets for the JS checks, through TLS (Python CLI, direct)"
 modal_cli secret create js-a A=1 B=2 >/dev/null
