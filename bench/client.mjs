@@ -245,6 +245,8 @@ function namedPackage() {
 
 // ---- the server --------------------------------------------------------------------------------------
 
+// Not tests/support/server.mjs's spawnServer: here the server logs to a file, not through a pipe into
+// this process, whose event loop is what is being measured.
 let serverChild;
 async function startServer() {
   const data = join(tmp, "data");
@@ -365,68 +367,45 @@ function sizes() {
 async function cold() {
   const pkgUrl = pathToFileURL(PKG_ENTRY).href;
   const modalUrl = pathToFileURL(createRequire(join(OFFICIAL_JS, "noop.js")).resolve("modal")).href;
+  /** A Node process running ES module `code`. */
+  const nodeModule = (code) => [process.execPath, ["--input-type=module", "-e", code]];
   const scripts = {
     bare: [process.execPath, ["-e", 'process.stdout.write("ok\\n")']],
-    ours: [
-      process.execPath,
-      [
-        "--input-type=module",
-        "-e",
-        // The default client (Client.fromEnv(), made at the first call; in Node: HTTP/2, whose
-        // session opens at that call, inside the timed span). The line after "ok" (not timed: the
-        // write to a pipe is synchronous) says which transport a client from the environment uses.
-        `import { Client, Secret } from ${JSON.stringify(pkgUrl)};
+    ours: nodeModule(
+      // The default client (Client.fromEnv(), made at the first call; in Node: HTTP/2, whose
+      // session opens at that call, inside the timed span). The line after "ok" (not timed: the
+      // write to a pipe is synchronous) says which transport a client from the environment uses.
+      `import { Client, Secret } from ${JSON.stringify(pkgUrl)};
 const s = await Secret.fromDict({ BENCH: "1" }).hydrate();
 process.stdout.write("ok " + s.objectId + "\\n");
 process.stdout.write("transport " + Client.fromEnv().transport + "\\n");`,
-      ],
-    ],
-    oursFetch: [
-      process.execPath,
-      [
-        "--input-type=module",
-        "-e",
-        `import { Client, Secret } from ${JSON.stringify(pkgUrl)};
+    ),
+    oursFetch: nodeModule(
+      `import { Client, Secret } from ${JSON.stringify(pkgUrl)};
 const client = Client.fromEnv({ transport: "fetch" });
 const s = await Secret.fromDict({ BENCH: "1" }).hydrate({ client });
 process.stdout.write("ok " + s.objectId + "\\n");`,
-      ],
-    ],
-    official: [
-      process.execPath,
-      [
-        "--input-type=module",
-        "-e",
-        `import { ModalClient } from ${JSON.stringify(modalUrl)};
+    ),
+    official: nodeModule(
+      `import { ModalClient } from ${JSON.stringify(modalUrl)};
 const client = new ModalClient();
 const s = await client.secrets.fromObject({ BENCH: "1" });
 await s._hydrate(client);
 process.stdout.write("ok " + s.secretId + "\\n");
 client.close();`,
-      ],
-    ],
-    oursFromName: [
-      process.execPath,
-      [
-        "--input-type=module",
-        "-e",
-        `import { Secret } from ${JSON.stringify(pkgUrl)};
+    ),
+    oursFromName: nodeModule(
+      `import { Secret } from ${JSON.stringify(pkgUrl)};
 const s = await Secret.fromName("bench-warm").hydrate();
 process.stdout.write("ok " + s.objectId + "\\n");`,
-      ],
-    ],
-    officialFromName: [
-      process.execPath,
-      [
-        "--input-type=module",
-        "-e",
-        `import { ModalClient } from ${JSON.stringify(modalUrl)};
+    ),
+    officialFromName: nodeModule(
+      `import { ModalClient } from ${JSON.stringify(modalUrl)};
 const client = new ModalClient();
 const s = await client.secrets.fromName("bench-warm");
 process.stdout.write("ok " + s.secretId + "\\n");
 client.close();`,
-      ],
-    ],
+    ),
     python: [
       PY_MODAL,
       [
@@ -597,6 +576,8 @@ async function report(loadStart, seedNote) {
     "",
   );
 
+  // One row (and one details section) per measurement below: alike in shape only, each with its own
+  // figures, baseline and target, so they are written out rather than generated.
   const rows = [];
   const details = [];
   const missed = [];

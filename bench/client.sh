@@ -4,7 +4,7 @@
 # (bench/floor.mjs: raw fetch, and bare node:http2 for the package's default transport in Node,
 # issue 15), against one local server. The measuring is bench/client.mjs; this script
 # gets everything it needs first, under target/ (never into the repository's package.json):
-#   - Modal's Python SDK in target/official-venv (as tests/official/run.sh installs it),
+#   - Modal's Python SDK in target/official-venv (tests/official/modal-python.sh, as the tests install it),
 #   - Modal's JS SDK in target/official-js (shared with tests/official/run.sh),
 #   - npm dotenv in target/bench-js,
 #   - python-dotenv (scripts/setup.sh installs it for python3; else pip --target target/bench-py),
@@ -25,35 +25,11 @@ PYTHON_DOTENV_VERSION=$(sed -n 's/^pub const PYTHON_DOTENV_VERSION: &str = "\(.*
 say() { printf 'bench: client: %s\n' "$*" >&2; }
 t0=$(date +%s)
 
-# --- Modal's Python SDK -------------------------------------------------------------------------------
-venv=target/official-venv
-has_modal() { "$1" -c "import modal, sys; sys.exit(modal.__version__ != '$MODAL_PY_VERSION')" 2>/dev/null; }
-if [ -x "$venv/bin/python" ] && has_modal "$venv/bin/python"; then
-  py_modal=$root/$venv/bin/python
-elif [ -d target/official-py/modal ] && PYTHONPATH=$root/target/official-py has_modal python3; then
-  # tests/official/run.sh's fallback when python3 -m venv is unavailable.
-  export PYTHONPATH=$root/target/official-py${PYTHONPATH:+:$PYTHONPATH}
-  py_modal=python3
-else
-  venv_ok() { [ -x "$venv/bin/python" ] && "$venv/bin/python" -m pip --version >/dev/null 2>&1; }
-  if ! venv_ok; then
-    rm -rf "$venv"
-    python3 -m venv "$venv" >/dev/null 2>&1 || true
-  fi
-  if venv_ok; then
-    say "pip install modal==$MODAL_PY_VERSION into $venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "modal==$MODAL_PY_VERSION"
-    py_modal=$root/$venv/bin/python
-  else
-    rm -rf "$venv"
-    say "python3 -m venv is unavailable: pip install --target target/official-py modal==$MODAL_PY_VERSION"
-    python3 -m pip install --quiet --disable-pip-version-check --upgrade --target target/official-py \
-      "modal==$MODAL_PY_VERSION"
-    export PYTHONPATH=$root/target/official-py${PYTHONPATH:+:$PYTHONPATH}
-    py_modal=python3
-  fi
-fi
-has_modal "$py_modal" || { echo "bench: modal $MODAL_PY_VERSION is not importable with $py_modal" >&2; exit 1; }
+# --- Modal's Python SDK (tests/official/modal-python.sh, shared with the tests) ---------------------
+modal_python=$(bash tests/official/modal-python.sh "$MODAL_PY_VERSION")
+py_modal=$(sed -n 1p <<<"$modal_python")
+pypath=$(sed -n 2p <<<"$modal_python")
+[ -z "$pypath" ] || export PYTHONPATH=$pypath${PYTHONPATH:+:$PYTHONPATH}
 
 # --- python-dotenv ------------------------------------------------------------------------------------
 has_dotenv() { "$1" -c "import dotenv, importlib.metadata as m, sys; sys.exit(m.version('python-dotenv') != '$PYTHON_DOTENV_VERSION')" 2>/dev/null; }

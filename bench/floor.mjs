@@ -142,6 +142,27 @@ function decodeList(bytes, start, end) {
 }
 
 /**
+ * The floor's two calls over `call(method, body)` → [bytes, start, end] of the answer message (one
+ * per transport below): lookup(name) → { secretId, keys } (one SecretGetOrCreate, lookup only), and
+ * listAll() → every named secret, newest first (SecretList pages of 100, as the package pages).
+ */
+function floorCalls(call) {
+  return {
+    lookup: async (name) => decodeResponse(...(await call("SecretGetOrCreate", requestBody(name)))),
+    async listAll() {
+      const all = [];
+      let before = 0;
+      for (;;) {
+        const page = decodeList(...(await call("SecretList", listBody(before))));
+        all.push(...page);
+        if (page.length < 100) return all;
+        before = page[page.length - 1].createdAt;
+      }
+    },
+  };
+}
+
+/**
  * The floor's calls over gRPC-web with `fetchImpl` (default: the global fetch, undici's, HTTP/1.1
  * keep-alive): lookup(name) → { secretId, keys } (one SecretGetOrCreate, lookup only), and
  * listAll() → every named secret, newest first (SecretList pages of 100, as the package pages).
@@ -185,19 +206,7 @@ export function makeFloorClient({ serverUrl, tokenId, tokenSecret, fetchImpl = g
     }
     return answer;
   }
-  return {
-    lookup: async (name) => decodeResponse(...(await call("SecretGetOrCreate", requestBody(name)))),
-    async listAll() {
-      const all = [];
-      let before = 0;
-      for (;;) {
-        const page = decodeList(...(await call("SecretList", listBody(before))));
-        all.push(...page);
-        if (page.length < 100) return all;
-        before = page[page.length - 1].createdAt;
-      }
-    },
-  };
+  return floorCalls(call);
 }
 
 /** lookup(name) → { secretId, keys } alone (see makeFloorClient). */
@@ -258,17 +267,7 @@ export async function makeH2FloorClient({ serverUrl, tokenId, tokenSecret }) {
     });
   }
   return {
-    lookup: async (name) => decodeResponse(...(await call("SecretGetOrCreate", requestBody(name)))),
-    async listAll() {
-      const all = [];
-      let before = 0;
-      for (;;) {
-        const page = decodeList(...(await call("SecretList", listBody(before))));
-        all.push(...page);
-        if (page.length < 100) return all;
-        before = page[page.length - 1].createdAt;
-      }
-    },
+    ...floorCalls(call),
     close() {
       session?.close();
     },

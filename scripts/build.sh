@@ -43,6 +43,8 @@ for file in src/js/*.js; do
   name=$(basename "$file")
   [ -e "$out/$name" ] || cp "$file" "$out/$name"
 done
+# The command line's modules (src/js/cli/, entry main.js), which import the entry and glue from ../.
+cp -r src/js/cli "$out/cli"
 
 # --- 3. wasm-opt -----------------------------------------------------------------------------
 say "wasm-opt -Oz"
@@ -60,7 +62,7 @@ mkdir -p "$pkg"
 node_modules/.bin/esbuild "$out/node.js" --bundle --platform=node --format=cjs \
   --target=node20 --log-level=warning --log-override:empty-import-meta=silent --log-override:duplicate-object-key=silent \
   --outfile="$pkg/node.cjs"
-node_modules/.bin/esbuild "$out/cli.js" --bundle --platform=node --format=cjs --target=node20 --log-level=warning --log-override:empty-import-meta=silent --log-override:duplicate-object-key=silent --outfile="$pkg/cli.cjs" # the `modal-secrets` command line (bin)
+node_modules/.bin/esbuild "$out/cli/main.js" --bundle --platform=node --format=cjs --target=node20 --log-level=warning --log-override:empty-import-meta=silent --log-override:duplicate-object-key=silent --outfile="$pkg/cli.cjs" # the `modal-secrets` command line (bin)
 # Every other runtime: ES modules sharing one minified chunk and the one .wasm (see DESIGN.md and
 # write-package.mjs for which entry serves which runtime).
 node_modules/.bin/esbuild "$out"/{browser,workerd,deno,bun,slim}.js --bundle --splitting \

@@ -9,7 +9,7 @@ mod client;
 mod dotenv;
 mod operation;
 mod secret;
-mod sync;
+mod sync_plan;
 
 pub use client::{ClientHandle, config_path};
 pub use dotenv::{dotenv_filename, parse_dotenv};
@@ -18,4 +18,4 @@ pub use secret::{
     ListingHandle, create_secret, delete_secret, dict_target, dotenv_target, local_environ_target,
     name_target, secret_op,
 };
-pub use sync::plan_sync;
+pub use sync_plan::plan_sync;

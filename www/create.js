@@ -2,7 +2,7 @@
 // pasted .env (parsed by the package, previewed with every value masked), and what to do when the
 // name is taken. Values leave the page in one call and every input is emptied afterwards.
 import { Secret, parseDotenv } from "/pkg/browser.js";
-import { $, h, showError, count } from "./ui.js";
+import { $, h, showError, count, resetOnClose } from "./ui.js";
 import { KeyValueRows } from "./kv.js";
 import { nameProblem, keyProblem } from "./validate.js";
 
@@ -11,6 +11,7 @@ import { nameProblem, keyProblem } from "./validate.js";
  * and what to do once the secret exists.
  */
 export function setUpCreate(app) {
+  // This dialog's elements (detail.js's lookups have the same shape but name other elements).
   const dialog = $("create-dialog");
   const form = $("create-form");
   const name = $("create-name");
@@ -101,16 +102,7 @@ export function setUpCreate(app) {
     showSource();
   }
 
-  // "cancel" (Escape) comes before the dialog closes; "close" comes a task later: empty the
-  // inputs at the first of them.
-  dialog.addEventListener("cancel", reset);
-  dialog.addEventListener("close", reset);
-  for (const button of dialog.querySelectorAll("[data-close]")) {
-    button.addEventListener("click", () => {
-      reset();
-      dialog.close();
-    });
-  }
+  resetOnClose(dialog, reset);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -1,7 +1,7 @@
 // The detail dialog of one secret: its info, its key names, one update that sets and removes keys,
 // and a delete that asks for the name first. The API returns no values, so none can be shown.
 import { Secret } from "/pkg/browser.js";
-import { $, h, showError, count, formatDate, formatAgo, toast } from "./ui.js";
+import { $, h, showError, count, formatDate, formatAgo, toast, resetOnClose } from "./ui.js";
 import { KeyValueRows } from "./kv.js";
 import { keyProblem } from "./validate.js";
 
@@ -9,6 +9,7 @@ import { keyProblem } from "./validate.js";
  * `app`: { client(), environment(), environmentLabel(), changed(name, keys, info), deleted(name) }.
  */
 export function setUpDetail(app) {
+  // This dialog's elements (create.js's lookups have the same shape but name other elements).
   const dialog = $("detail-dialog");
   const title = $("detail-title");
   const loading = $("detail-loading");
@@ -119,16 +120,7 @@ export function setUpDetail(app) {
     summary.textContent = "";
     for (const id of ["update-error", "delete-error", "detail-error"]) showError($(id), null);
   }
-  // "cancel" (Escape) comes before the dialog closes; "close" comes a task later: empty the
-  // inputs at the first of them.
-  dialog.addEventListener("cancel", reset);
-  dialog.addEventListener("close", reset);
-  for (const button of dialog.querySelectorAll("[data-close]")) {
-    button.addEventListener("click", () => {
-      reset();
-      dialog.close();
-    });
-  }
+  resetOnClose(dialog, reset);
   $("update-add-row").addEventListener("click", () => rows.add(true));
 
   $("update-form").addEventListener("submit", async (event) => {

@@ -118,3 +118,20 @@ export function setUpThemeToggle(button) {
   });
   label();
 }
+
+/**
+ * Runs `reset` (which empties the dialog's inputs) whenever `dialog` closes: at "cancel" (Escape),
+ * which comes before the dialog closes, at "close", which comes a task later (so the inputs are
+ * emptied at the first of them), and at a click on any of its [data-close] buttons, which then
+ * close it.
+ */
+export function resetOnClose(dialog, reset) {
+  dialog.addEventListener("cancel", reset);
+  dialog.addEventListener("close", reset);
+  for (const button of dialog.querySelectorAll("[data-close]")) {
+    button.addEventListener("click", () => {
+      reset();
+      dialog.close();
+    });
+  }
+}

@@ -9,7 +9,7 @@ pub mod grpc_web;
 pub mod proto;
 pub mod redact;
 pub mod retry;
-pub mod sync;
+pub mod sync_plan;
 pub mod validate;
 
 pub use error::{Code, Error, ErrorKind, Malformed};

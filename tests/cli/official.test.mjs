@@ -4,60 +4,25 @@
 // same `list --json` and table output byte for byte, the same keys as Modal's Python SDK sees
 // them, the same errors).
 //
-// Modal's client is looked for where tests/official/run.sh installs it (target/official-venv, else
-// target/official-py) and, when missing, installed there the same way (a venv, else pip --target).
+// Modal's client is found, or installed, where tests/official/run.sh has it: by
+// tests/official/modal-python.sh (target/official-venv, else target/official-py).
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startServer } from "../node/support/server.mjs";
 import { ROOT, cliEnv, runCli, tempDir } from "./support.mjs";
 
 const MODAL_PY_VERSION = /^MODAL_PY_VERSION=(\S+)$/m.exec(readFileSync(join(ROOT, "tests/official/run.sh"), "utf8"))[1];
-const VENV = join(ROOT, "target/official-venv");
-const PYDIR = join(ROOT, "target/official-py");
-
-/** { python, env } running Modal's client of that version, installing it if needed. */
+/** { python, env } running Modal's client of that version (tests/official/modal-python.sh installs it if needed). */
 function officialModal() {
-  const has = (python, env = {}) => {
-    try {
-      execFileSync(python, ["-c", `import modal, sys; sys.exit(modal.__version__ != "${MODAL_PY_VERSION}")`], {
-        stdio: "ignore",
-        env: { ...process.env, ...env },
-      });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const venvPython = join(VENV, "bin/python");
-  if (has(venvPython)) return { python: venvPython, env: {} };
-  if (existsSync(join(PYDIR, "modal")) && has("python3", { PYTHONPATH: PYDIR })) return { python: "python3", env: { PYTHONPATH: PYDIR } };
-  const pip = ["-m", "pip", "install", "--quiet", "--disable-pip-version-check"];
-  const venvOk = () => {
-    try {
-      execFileSync(venvPython, ["-m", "pip", "--version"], { stdio: "ignore" });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!venvOk()) {
-    rmSync(VENV, { recursive: true, force: true });
-    try {
-      execFileSync("python3", ["-m", "venv", VENV], { stdio: "ignore" });
-    } catch {
-      // no venv module: pip --target below
-    }
-  }
-  if (venvOk()) {
-    execFileSync(venvPython, [...pip, `modal==${MODAL_PY_VERSION}`], { stdio: "inherit" });
-    return { python: venvPython, env: {} };
-  }
-  rmSync(VENV, { recursive: true, force: true });
-  execFileSync("python3", [...pip, "--upgrade", "--target", PYDIR, `modal==${MODAL_PY_VERSION}`], { stdio: "inherit" });
-  return { python: "python3", env: { PYTHONPATH: PYDIR } };
+  const script = join(ROOT, "tests/official/modal-python.sh");
+  const [python, pythonPath] = execFileSync("bash", [script, MODAL_PY_VERSION], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  }).split("\n");
+  return { python, env: pythonPath ? { PYTHONPATH: pythonPath } : {} };
 }
 
 const modalPy = officialModal();

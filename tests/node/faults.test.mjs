@@ -4,6 +4,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { countingFetch, pkg } from "./support/server.mjs";
+import { timed, waitFor } from "./support/timing.mjs";
 import {
   realAndFake,
   closedPort,
@@ -33,16 +34,6 @@ function aboutWait(gap, ms, what) {
 }
 
 const header = (i, name) => fake.requests[i].headers[name];
-
-async function timed(promise) {
-  const t0 = performance.now();
-  try {
-    const value = await promise;
-    return { value, ms: performance.now() - t0 };
-  } catch (error) {
-    return { error, ms: performance.now() - t0 };
-  }
-}
 
 describe("retries", () => {
   test("UNAVAILABLE: 4 attempts waiting 0.1/0.2/0.4 s, attempt headers, one idempotency key → ServiceError", async () => {
@@ -431,11 +422,3 @@ describe("server warnings (x-modal-warning)", () => {
     assert.match(warned[0], /to the console/);
   });
 });
-
-async function waitFor(predicate, what, ms = 2000) {
-  const t0 = performance.now();
-  while (!predicate()) {
-    if (performance.now() - t0 > ms) assert.fail(`timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -6,13 +6,13 @@
 // a typed error naming it. A bad --upstream-ca is a startup error naming the flag and the path.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, pkg, SERVER_BIN } from "./support/server.mjs";
 import { startTlsFront } from "../support/tls-front.mjs";
-import { auditLog } from "../support/audit.mjs";
+import { spawnServer } from "../support/server.mjs";
 
 const { Client, Secret, ModalError } = pkg;
 
@@ -27,40 +27,10 @@ after(() => front.close());
 async function startGateway(extra = [], env = {}) {
   const childEnv = { ...process.env, ...env };
   if (!("SSL_CERT_FILE" in env)) delete childEnv.SSL_CERT_FILE;
-  const child = spawn(
-    SERVER_BIN,
+  const gateway = await spawnServer(
     ["serve", "--upstream", front.url, "--listen", "127.0.0.1:0", "--www", join(dir, "no-www"), "--pkg", join(dir, "no-pkg"), ...extra],
-    { stdio: ["ignore", "pipe", "pipe"], env: childEnv },
+    { env: childEnv, auditKind: "gateway", label: "node", what: "the gateway" },
   );
-  let log = "";
-  const audit = auditLog("gateway", "node");
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the gateway did not say where it listens:\n${log}`)), 10_000);
-    const onData = (chunk) => {
-      audit(chunk);
-      log += chunk.toString("utf8");
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the gateway exited (${code}) before listening:\n${log}`));
-    });
-  });
-  const gateway = {
-    url,
-    log: () => log,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
   after(() => gateway.stop());
   return gateway;
 }

@@ -10,6 +10,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import { spawn } from "node:child_process";
 import { pkg, PKG_ENTRY } from "./support/server.mjs";
+import { timed, waitFor } from "./support/timing.mjs";
 import { realAndFake, status, hang, frame, getOrCreateResponse, GRPC } from "./support/grpcweb.mjs";
 import { http2Transport } from "../../src/js/http2.js";
 
@@ -21,23 +22,6 @@ const h2 = (options = {}) =>
 
 let counter = 0;
 const uniq = (prefix) => `${prefix}-${process.pid}-${++counter}`;
-
-async function timed(promise) {
-  const t0 = performance.now();
-  try {
-    return { value: await promise, ms: performance.now() - t0 };
-  } catch (error) {
-    return { error, ms: performance.now() - t0 };
-  }
-}
-
-async function waitFor(predicate, what, ms = 3000) {
-  const t0 = performance.now();
-  while (!predicate()) {
-    if (performance.now() - t0 > ms) assert.fail(`timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** Drops every connection to the fake (earlier tests' idle sessions), so a test counts its own. */
 async function fresh() {

@@ -10,6 +10,7 @@ import { test, describe, beforeEach, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { startServer, pkg } from "./support/server.mjs";
+import { timed, waitFor } from "./support/timing.mjs";
 import { startFaultProxy, faults, connectionFaults } from "../support/fault-proxy.mjs";
 
 const { Client, Secret, ModalError, ConnectionError, TimeoutError, InternalError, ServiceError, NotFoundError } = pkg;
@@ -37,23 +38,6 @@ const lookup = (client, options) => Secret.fromName(PROBE, { client }).hydrate(o
 const T = { timeout: 20_000 };
 
 beforeEach(() => proxy.reset());
-
-async function timed(promise) {
-  const t0 = performance.now();
-  try {
-    return { value: await promise, ms: performance.now() - t0 };
-  } catch (error) {
-    return { error, ms: performance.now() - t0 };
-  }
-}
-
-async function waitFor(predicate, what, ms = 3000) {
-  const t0 = performance.now();
-  while (!predicate()) {
-    if (performance.now() - t0 > ms) assert.fail(`timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const header = (name) => proxy.requests.map((r) => r.headers[name]);

@@ -123,45 +123,14 @@ fails() {
   pass "$current"
 }
 
-# --- Modal's Python client, in target/ ------------------------------------------------------------
-venv=target/official-venv
-pydir=target/official-py
-py=""
-has_modal() { "$1" -c "import modal, sys; sys.exit(modal.__version__ != '$MODAL_PY_VERSION')" 2>/dev/null; }
-if [ -x "$venv/bin/python" ] && has_modal "$venv/bin/python"; then
-  py=$venv/bin/python
-elif [ -d "$pydir/modal" ] && PYTHONPATH=$pydir has_modal python3; then
-  py=pydir
-else
-  current="pip install modal==$MODAL_PY_VERSION"
-  venv_ok() { [ -x "$venv/bin/python" ] && "$venv/bin/python" -m pip --version >/dev/null 2>&1; }
-  if ! venv_ok; then
-    # (Re)make it: a venv without pip is what Debian leaves when python3-venv is missing.
-    rm -rf "$venv"
-    python3 -m venv "$venv" >/dev/null 2>&1 || true
-  fi
-  if venv_ok; then
-    say "pip install modal==$MODAL_PY_VERSION into $venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "modal==$MODAL_PY_VERSION"
-    py=$venv/bin/python
-  else
-    # No working venv module: a plain target directory.
-    rm -rf "$venv"
-    say "python3 -m venv is unavailable: pip install --target $pydir modal==$MODAL_PY_VERSION"
-    python3 -m pip install --quiet --disable-pip-version-check --upgrade --target "$pydir" \
-      "modal==$MODAL_PY_VERSION"
-    py=pydir
-  fi
-fi
-if [ "$py" = pydir ]; then
-  # Console scripts are not usable from a --target dir; run the CLI as a module.
-  export PYTHONPATH=$root/$pydir${PYTHONPATH:+:$PYTHONPATH}
-  py=python3
-else
-  py=$root/$py
-fi
+# --- Modal's Python client, in target/ (tests/official/modal-python.sh) --------------------------
+current="Modal's Python client (modal==$MODAL_PY_VERSION)"
+modal_python=$(bash tests/official/modal-python.sh "$MODAL_PY_VERSION")
+py=$(sed -n 1p <<<"$modal_python")
+pypath=$(sed -n 2p <<<"$modal_python")
+# From a --target dir (console scripts are not usable from one, so the CLI runs as a module).
+[ -z "$pypath" ] || export PYTHONPATH=$pypath${PYTHONPATH:+:$PYTHONPATH}
 modal_cli() { "$py" -m modal "$@"; }
-has_modal "$py" || { echo "modal $MODAL_PY_VERSION is not importable with $py" >&2; exit 1; }
 
 # --- Modal's JS SDK, in target/ -------------------------------------------------------------------
 jsdir=target/official-js
@@ -186,16 +155,17 @@ else
 fi
 [ -x "$server" ] || { echo "no server binary at $server" >&2; exit 1; }
 
-# listening_url LOG PID: the URL the server logging to LOG says it listens on (waits up to 10 s).
+# listening_url LOG PID [WHAT]: the URL the server (or WHAT) logging to LOG says it listens on, in a
+# "listening on http(s)://…" line (waits up to 10 s).
 listening_url() {
-  local log=$1 pid=$2 found=""
+  local log=$1 pid=$2 what=${3:-the server} found=""
   for _ in $(seq 100); do
-    found=$(sed -n 's/.* listening on \(http:\/\/[0-9.:]*\) .*/\1/p' "$log" | head -n 1)
+    found=$(sed -n 's/^\(.* \)\{0,1\}listening on \(https\{0,1\}:\/\/[0-9.:]*\)\( .*\)\{0,1\}$/\2/p' "$log" | head -n 1)
     [ -n "$found" ] && break
-    kill -0 "$pid" 2>/dev/null || { echo "the server exited" >&2; return 1; }
+    kill -0 "$pid" 2>/dev/null || { echo "$what exited" >&2; return 1; }
     sleep 0.1
   done
-  [ -n "$found" ] || { echo "the server did not say where it listens" >&2; return 1; }
+  [ -n "$found" ] || { echo "$what did not say where it listens" >&2; return 1; }
   printf '%s\n' "$found"
 }
 
@@ -318,14 +288,7 @@ passed=$((passed + $(grep -c '^PASS ' "$tmp/js.out")))
 current="start the TLS stand-in (tests/support/tls-front.mjs)"
 node tests/support/tls-front.mjs "$url" "$tmp" >"$tmp/tls.log" 2>&1 &
 tls_pid=$!
-tls_url=""
-for _ in $(seq 100); do
-  tls_url=$(sed -n 's/^listening on \(https:\/\/[0-9.:]*\)$/\1/p' "$tmp/tls.log" | head -n 1)
-  [ -n "$tls_url" ] && break
-  kill -0 "$tls_pid" 2>/dev/null || { cat "$tmp/tls.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$tls_url" ] || { echo "the TLS stand-in did not start" >&2; exit 1; }
+tls_url=$(listening_url "$tmp/tls.log" "$tls_pid" "the TLS stand-in") || { cat "$tmp/tls.log" >&2; exit 1; }
 say "JS SDK and this package's CLI through $tls_url (TLS, h2 only, gRPC only; a test CA)"
 current="secrets for the JS checks, through TLS (Python CLI, direct)"
 modal_cli secret create js-a A=1 B=2 >/dev/null

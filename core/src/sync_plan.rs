@@ -1,9 +1,13 @@
-//! A declarative sync: make a secret hold exactly the keys of a source (a `.env` file), as one
-//! update. Given the secret's current key names and the source's keys and values, [`plan`] says
-//! which keys are added (new), set (present, overwritten: values are write-only, so an unchanged
-//! value cannot be told apart), removed (present, not in the source, with `prune`) and kept (the
-//! same without `prune`), and builds the single [`Update`] list that applies all of it, so a sync
-//! is applied whole or not at all.
+//! The plan of a declarative `.env` sync (the command line's `sync`, and `create --force`): make a
+//! secret hold exactly the keys of a source (a `.env` file), as one update. Given what the lookup
+//! found ([`Target`]: the secret's key names and environment, or NOT_FOUND) and the source's keys
+//! and values, [`plan`] says which keys are added (new), set (present, overwritten: values are
+//! write-only, so an unchanged value cannot be told apart), removed (present, not in the source,
+//! with `prune`) and kept (the same without `prune`), and builds the single [`Update`] list that
+//! applies all of it, so a sync is applied whole or not at all. It also makes every other decision
+//! of a sync, so that its caller only does the I/O: whether the secret is created or updated,
+//! whether anything is sent (not on a dry run), whether a dry run must first check the environment
+//! exists, and which environment to name.
 //!
 //! The plan's lists hold key names only; the values live in the updates, redacted from `Debug`.
 
@@ -14,7 +18,29 @@ use crate::error::Error;
 use crate::redact::Redacted;
 use crate::validate;
 
-/// What a sync changes. Every list is sorted and holds key names only.
+/// The secret a sync writes to, as the lookup found it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// The secret exists: its key names (as the server gave them) and the environment its
+    /// metadata names.
+    Existing {
+        keys: Vec<String>,
+        environment_name: String,
+    },
+    /// The lookup answered NOT_FOUND in the client's environment (`""`: the workspace's default).
+    Missing { client_environment: String },
+}
+
+/// What was asked for besides the source.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Options {
+    /// Remove the secret's keys the source does not have.
+    pub prune: bool,
+    /// Show the plan only; send nothing.
+    pub dry_run: bool,
+}
+
+/// What a sync changes, and how. Every list is sorted and holds key names only.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Plan {
     /// In the source, not in the secret.
@@ -25,6 +51,18 @@ pub struct Plan {
     pub remove: Vec<String>,
     /// In the secret, not in the source, without `prune`: left as they are.
     pub keep: Vec<String>,
+    /// The secret does not exist: the plan is applied by creating it with [`Plan::updates`] as its
+    /// contents. Otherwise by one update (`SecretUpdate`) of the existing secret.
+    pub creates: bool,
+    /// Whether the plan is sent at all: false on a dry run.
+    pub applies: bool,
+    /// Before showing the plan, check that the environment exists (listing one secret of it
+    /// does): on a dry run for a missing secret, NOT_FOUND may have meant "no such environment",
+    /// which a real run's create would report; a dry run must not show a create there instead.
+    pub probe_environment: bool,
+    /// The environment to name: the secret's own for an existing one, else the client's; `None`
+    /// when that is the workspace's default (the client named none).
+    pub environment_name: Option<String>,
     /// The one update that applies the plan: a value for every key of `add` and `set`, `None`
     /// (remove) for every key of `remove`; sorted by key.
     updates: Vec<Update>,
@@ -51,17 +89,17 @@ impl Plan {
     }
 }
 
-/// The plan that makes a secret whose keys are `current` hold every key of `desired` (a missing
-/// secret has no current keys), and with `prune` nothing else.
+/// The plan that makes the secret `target` (a missing secret has no keys) hold every key of
+/// `desired`, and with `options.prune` nothing else.
 ///
 /// `desired` is the source's keys and values in any order (a repeated key keeps its last value,
 /// as in a dict); a key with no value (`None`: a `.env` line without `=`) is an error, as is an
 /// invalid key or an empty source (with `prune` it would empty the secret, almost surely by
-/// mistake). `current` comes from the server and is taken as it is.
+/// mistake). The target's keys come from the server and are taken as they are.
 pub fn plan(
-    mut current: Vec<String>,
+    target: Target,
     desired: Vec<(String, Option<String>)>,
-    prune: bool,
+    options: Options,
 ) -> Result<Plan, Error> {
     // Concrete types, and only maps and lists of the kinds the client already uses (BTreeMap<String,
     // String> as in EnvDict, a sorted Vec<String> as in SecretRecord::apply): each new generic
@@ -80,14 +118,27 @@ pub fn plan(
     if wanted.is_empty() {
         return Err(Error::invalid("nothing to sync: no keys given"));
     }
+    let (mut current, creates, environment) = match target {
+        Target::Existing {
+            keys,
+            environment_name,
+        } => (keys, false, environment_name),
+        Target::Missing { client_environment } => (Vec::new(), true, client_environment),
+    };
     current.sort();
     current.dedup();
 
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        creates,
+        applies: !options.dry_run,
+        probe_environment: creates && options.dry_run,
+        environment_name: Some(environment).filter(|name| !name.is_empty()),
+        ..Plan::default()
+    };
     for key in current.iter() {
         let list = if wanted.contains_key(key) {
             &mut plan.set
-        } else if prune {
+        } else if options.prune {
             &mut plan.remove
         } else {
             &mut plan.keep
@@ -137,6 +188,28 @@ mod tests {
         keys.iter().map(|k| (*k).to_owned()).collect()
     }
 
+    /// An existing secret with these keys, in environment "main".
+    fn existing(keys: &[&str]) -> Target {
+        Target::Existing {
+            keys: names(keys),
+            environment_name: "main".to_owned(),
+        }
+    }
+
+    /// No such secret in the client's environment `env`.
+    fn missing(env: &str) -> Target {
+        Target::Missing {
+            client_environment: env.to_owned(),
+        }
+    }
+
+    fn pruning(prune: bool) -> Options {
+        Options {
+            prune,
+            dry_run: false,
+        }
+    }
+
     /// `(key, value)` of each update, values exposed, for assertions.
     fn exposed(plan: &Plan) -> Vec<(String, Option<String>)> {
         plan.updates()
@@ -148,9 +221,9 @@ mod tests {
     #[test]
     fn add_set_keep_without_prune() {
         let plan = plan(
-            names(&["B", "C", "A"]),
+            existing(&["B", "C", "A"]),
             desired(&[("C", "3"), ("D", "4"), ("A", "1")]),
-            false,
+            pruning(false),
         )
         .unwrap();
         assert_eq!(plan.add, names(&["D"]));
@@ -171,9 +244,9 @@ mod tests {
     #[test]
     fn prune_removes_what_the_source_lacks_in_the_same_update() {
         let plan = plan(
-            names(&["OLD", "KEEP"]),
+            existing(&["OLD", "KEEP"]),
             desired(&[("KEEP", "k"), ("NEW", "n")]),
-            true,
+            pruning(true),
         )
         .unwrap();
         assert_eq!(plan.add, names(&["NEW"]));
@@ -193,7 +266,12 @@ mod tests {
 
     #[test]
     fn a_missing_secret_gets_every_key_added() {
-        let plan = plan(Vec::new(), desired(&[("B", ""), ("A", "x")]), true).unwrap();
+        let plan = plan(
+            missing(""),
+            desired(&[("B", ""), ("A", "x")]),
+            pruning(true),
+        )
+        .unwrap();
         assert_eq!(plan.add, names(&["A", "B"]));
         assert!(plan.set.is_empty() && plan.remove.is_empty() && plan.keep.is_empty());
         assert!(plan.updates().iter().all(|u| u.value.is_some()));
@@ -201,7 +279,12 @@ mod tests {
 
     #[test]
     fn a_repeated_key_keeps_its_last_value() {
-        let plan = plan(names(&["A"]), desired(&[("A", "1"), ("A", "2")]), false).unwrap();
+        let plan = plan(
+            existing(&["A"]),
+            desired(&[("A", "1"), ("A", "2")]),
+            pruning(false),
+        )
+        .unwrap();
         assert_eq!(plan.set, names(&["A"]));
         assert_eq!(exposed(&plan), vec![("A".into(), Some("2".into()))]);
     }
@@ -212,20 +295,24 @@ mod tests {
             ("A".to_owned(), Some("secret-a".to_owned())),
             ("FLAG".to_owned(), None),
         ];
-        let msg = plan(names(&["A"]), no_value, true).unwrap_err().to_string();
+        let msg = plan(existing(&["A"]), no_value, pruning(true))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             msg,
             "key \"FLAG\" has no value (write FLAG= for an empty one)"
         );
 
         let bad_key = desired(&[("MY-KEY", "secret-b")]);
-        let msg = plan(Vec::new(), bad_key, false).unwrap_err().to_string();
+        let msg = plan(missing(""), bad_key, pruning(false))
+            .unwrap_err()
+            .to_string();
         assert!(
             msg.contains("\"MY-KEY\"") && !msg.contains("secret-b"),
             "{msg}"
         );
 
-        let err = plan(names(&["A"]), Vec::new(), true).unwrap_err();
+        let err = plan(existing(&["A"]), Vec::new(), pruning(true)).unwrap_err();
         assert_eq!(err.to_string(), "nothing to sync: no keys given");
         assert_eq!(err.code().name(), "INVALID_ARGUMENT");
     }
@@ -233,14 +320,83 @@ mod tests {
     #[test]
     fn debug_shows_key_names_but_no_value() {
         let plan = plan(
-            names(&["OLD"]),
+            existing(&["OLD"]),
             desired(&[("TOKEN", "hunter2-value")]),
-            true,
+            pruning(true),
         )
         .unwrap();
         let debug = format!("{plan:?}");
         assert!(debug.contains("TOKEN") && debug.contains("OLD"), "{debug}");
         assert!(!debug.contains("hunter2-value"), "{debug}");
+    }
+
+    #[test]
+    fn a_missing_secret_is_created_and_an_existing_one_updated() {
+        let created = plan(missing(""), desired(&[("A", "1")]), pruning(true)).unwrap();
+        assert!(created.creates && created.applies);
+        let updated = plan(existing(&[]), desired(&[("A", "1")]), pruning(true)).unwrap();
+        assert!(!updated.creates && updated.applies);
+        assert_eq!(
+            updated.add,
+            names(&["A"]),
+            "an existing secret without keys is still updated"
+        );
+    }
+
+    #[test]
+    fn a_dry_run_sends_nothing_and_checks_the_environment_of_a_missing_secret_only() {
+        let dry = Options {
+            prune: true,
+            dry_run: true,
+        };
+        let new = plan(missing("dev"), desired(&[("A", "1")]), dry).unwrap();
+        assert!(new.creates && !new.applies && new.probe_environment);
+        let old = plan(existing(&["A"]), desired(&[("A", "1")]), dry).unwrap();
+        assert!(!old.creates && !old.applies && !old.probe_environment);
+        // A real run's create reports a missing environment itself.
+        let real = plan(missing("dev"), desired(&[("A", "1")]), pruning(true)).unwrap();
+        assert!(!real.probe_environment);
+        // The plan is the same either way.
+        assert_eq!((new.add, new.updates.len()), (real.add, real.updates.len()));
+    }
+
+    #[test]
+    fn the_environment_named_is_the_secrets_own_else_the_clients_else_none() {
+        let source = || desired(&[("A", "1")]);
+        let found = Target::Existing {
+            keys: names(&["A"]),
+            environment_name: "main".to_owned(),
+        };
+        assert_eq!(
+            plan(found, source(), pruning(false))
+                .unwrap()
+                .environment_name
+                .as_deref(),
+            Some("main")
+        );
+        assert_eq!(
+            plan(missing("dev"), source(), pruning(false))
+                .unwrap()
+                .environment_name
+                .as_deref(),
+            Some("dev")
+        );
+        assert_eq!(
+            plan(missing(""), source(), pruning(false))
+                .unwrap()
+                .environment_name,
+            None
+        );
+        let unnamed = Target::Existing {
+            keys: Vec::new(),
+            environment_name: String::new(),
+        };
+        assert_eq!(
+            plan(unnamed, source(), pruning(false))
+                .unwrap()
+                .environment_name,
+            None
+        );
     }
 
     fn key() -> impl Strategy<Value = String> {
@@ -254,7 +410,8 @@ mod tests {
             source in prop::collection::vec((key(), "[a-z0-9]{0,3}"), 1..12),
             prune in any::<bool>(),
         ) {
-            let plan = plan(current.keys().cloned().collect(), source.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect(), prune).unwrap();
+            let target = Target::Existing { keys: current.keys().cloned().collect(), environment_name: "main".into() };
+            let plan = plan(target, source.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect(), pruning(prune)).unwrap();
             let wanted: BTreeMap<String, String> = source.iter().cloned().collect();
 
             // The lists partition the keys of the secret and of the source.
@@ -304,8 +461,8 @@ mod tests {
             source in prop::collection::btree_map(key(), "[a-z]{0,3}", 1..10),
             prune in any::<bool>(),
         ) {
-            let first = plan(current.iter().cloned().collect(), source.clone().into_iter().map(|(k, v)| (k, Some(v))).collect(), prune).unwrap();
-            let again = plan(first.keys_after(), source.clone().into_iter().map(|(k, v)| (k, Some(v))).collect(), prune).unwrap();
+            let first = plan(Target::Existing { keys: current.iter().cloned().collect(), environment_name: "main".into() }, source.clone().into_iter().map(|(k, v)| (k, Some(v))).collect(), pruning(prune)).unwrap();
+            let again = plan(Target::Existing { keys: first.keys_after(), environment_name: "main".into() }, source.clone().into_iter().map(|(k, v)| (k, Some(v))).collect(), pruning(prune)).unwrap();
             prop_assert!(again.add.is_empty() && again.remove.is_empty());
             prop_assert_eq!(again.set, source.keys().cloned().collect::<Vec<_>>());
         }
