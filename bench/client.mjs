@@ -233,10 +233,10 @@ function namedPackage() {
       const m = new WebAssembly.Module(readFileSync(file));
       return JSON.stringify([WebAssembly.Module.imports(m), WebAssembly.Module.exports(m)]);
     };
-    if (shape(join(dir, "named.wasm")) !== shape(join(PKG_DIR, "modal_secrets_bg.wasm"))) return null;
+    if (shape(join(dir, "named.wasm")) !== shape(join(PKG_DIR, "modal_secrets_node_bg.wasm"))) return null;
     const copy = join(dir, "pkg");
     cpSync(PKG_DIR, copy, { recursive: true });
-    cpSync(join(dir, "named.wasm"), join(copy, "modal_secrets_bg.wasm"));
+    cpSync(join(dir, "named.wasm"), join(copy, "modal_secrets_node_bg.wasm"));
     return join(copy, "node.mjs");
   } catch {
     return null;
@@ -540,7 +540,7 @@ function versions() {
       "import sys, importlib.metadata as m; print(f'Python {sys.version.split()[0]}, python-dotenv {m.version(\"python-dotenv\")}')",
     ),
     server: execFileSync(SERVER_BIN, ["--version"], { encoding: "utf8" }).trim(),
-    pkgBuilt: `${statSync(join(PKG_DIR, "modal_secrets_bg.wasm")).mtime.toISOString().slice(0, 16)}Z`,
+    pkgBuilt: `${statSync(join(PKG_DIR, "modal_secrets_node_bg.wasm")).mtime.toISOString().slice(0, 16)}Z`,
   };
 }
 

@@ -66,9 +66,9 @@ npm_in target/bench-js dotenv "$DOTENV_JS_VERSION"
 # --- the package, the server and esbuild --------------------------------------------------------------
 # Built when missing or older than a source it is built from (its build time is in the section).
 stale() {
-  [ ! -f pkg/node.mjs ] || [ ! -f pkg/modal_secrets_bg.wasm ] || [ ! -x target/release/modal-secrets-server ] && return 0
+  [ ! -f pkg/node.mjs ] || [ ! -f pkg/modal_secrets_node_bg.wasm ] || [ ! -x target/release/modal-secrets-server ] && return 0
   [ -n "$(find src core proto server/src Cargo.toml Cargo.lock scripts/build.sh scripts/wasm-cargo.sh \
-    scripts/write-package.mjs -newer pkg/modal_secrets_bg.wasm -print -quit 2>/dev/null)" ] && return 0
+    scripts/write-package.mjs -newer pkg/modal_secrets_node_bg.wasm -print -quit 2>/dev/null)" ] && return 0
   [ -n "$(find server/src core proto -newer target/release/modal-secrets-server -print -quit 2>/dev/null)" ]
 }
 if stale; then

@@ -25,18 +25,33 @@ function closure(file, seen = new Set()) {
   return seen;
 }
 
-const wasm = readFileSync(join(pkgDir, "modal_secrets_bg.wasm"));
-const wasmGz = gzipSync(wasm, { level: 9 }).length;
+// The .wasm an entry loads: the one its files name (Node, Deno and Bun load the files build,
+// modal_secrets_node_bg.wasm; the others modal_secrets_bg.wasm).
+function wasmOf(files) {
+  const named = new Set();
+  for (const f of files) {
+    for (const m of readFileSync(join(pkgDir, f), "utf8").matchAll(/modal_secrets(?:_node)?_bg\.wasm/g)) named.add(m[0]);
+  }
+  if (named.size !== 1) throw new Error(`${files[0]} names ${named.size} .wasm files: ${[...named]}`);
+  return [...named][0];
+}
+
 const rows = Object.entries(entries).map(([runtime, entry]) => {
   const files = [...closure(entry)];
+  const wasmName = wasmOf(files);
+  const wasm = readFileSync(join(pkgDir, wasmName));
+  const wasmGz = gzipSync(wasm, { level: 9 }).length;
   const js = files.map((f) => readFileSync(join(pkgDir, f)));
   const jsRaw = js.reduce((n, b) => n + b.length, 0);
   const jsGz = js.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0);
-  return { runtime, files: [...files, "modal_secrets_bg.wasm"], jsRaw, jsGz, wasmRaw: wasm.length, wasmGz, totalGz: jsGz + wasmGz };
+  return { runtime, files: [...files, wasmName], jsRaw, jsGz, wasmRaw: wasm.length, wasmGz, totalGz: jsGz + wasmGz };
 });
 
 const budget = JSON.parse(readFileSync(new URL("./size-budget.json", import.meta.url), "utf8"));
-const over = rows.filter((r) => r.totalGz > budget.maxGzipBytesPerRuntime);
+// Browsers and workerd load the web build: their own, lower budget.
+const WEB = new Set(["browsers, bundlers (browser.js)", "workerd (workerd.js)"]);
+const limitOf = (r) => (WEB.has(r.runtime) ? budget.maxGzipBytesWebRuntimes : budget.maxGzipBytesPerRuntime);
+const over = rows.filter((r) => r.totalGz > limitOf(r));
 
 if (args.includes("--json")) {
   console.log(JSON.stringify(rows, null, 2));
@@ -44,7 +59,7 @@ if (args.includes("--json")) {
   for (const r of rows) {
     console.log(
       `build: size: ${r.runtime}: ${(r.totalGz / 1000).toFixed(1)} KB gzip ` +
-        `(.wasm ${r.wasmGz} B + JS ${r.jsGz} B; raw ${r.wasmRaw} + ${r.jsRaw} B)`,
+        `(${r.files.at(-1)} ${r.wasmGz} B + JS ${r.jsGz} B; raw ${r.wasmRaw} + ${r.jsRaw} B)`,
     );
   }
 }
@@ -53,7 +68,7 @@ if (over.length) {
   for (const r of over) {
     console.error(
       `build: error: ${r.runtime} downloads ${r.totalGz} B gzip, over the budget of ` +
-        `${budget.maxGzipBytesPerRuntime} B (scripts/size-budget.json)`,
+        `${limitOf(r)} B (scripts/size-budget.json)`,
     );
   }
   process.exit(1);

@@ -35,6 +35,9 @@ step "clippy (wasm32)"
 # The libraries only: the server (tokio, SQLite) and the tests (proptest) are native only.
 scripts/wasm-cargo.sh clippy --workspace --exclude modal-secrets-server --lib --quiet \
   --target-dir target/wasm-clippy -- -D warnings
+# …and the build for browsers and workerd, without the `files` feature (scripts/build.sh).
+scripts/wasm-cargo.sh clippy -p modal-secrets --lib --no-default-features --quiet \
+  --target-dir target/wasm-clippy -- -D warnings
 
 # The secrets audit (tests/audit/, the last step): every test-started server's log, everything the
 # Node processes print, and every secret value and token secret the suites use go to this directory

@@ -174,6 +174,7 @@ pub fn call_options(opts: &Opts<'_>) -> Result<CallOptions, JsValue> {
 }
 
 /// The config file's path (`MODAL_CONFIG_PATH`, else `~/.modal.toml`), for the Node entry.
+#[cfg(feature = "files")]
 #[wasm_bindgen(js_name = configPath, skip_typescript)]
 pub fn config_path(env: JsValue, home: Option<String>) -> Result<Option<String>, JsValue> {
     let env = if env.is_undefined() || env.is_null() {

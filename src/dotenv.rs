@@ -10,8 +10,8 @@ use js_sys::{JsString, Object};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::abi::{invalid, to_js};
-use crate::args::{self, Opts, type_name};
+use crate::abi::invalid;
+use crate::args::{self, Opts};
 
 /// Parses `.env` text as python-dotenv's `dotenv_values` does. `${VAR}` is looked up in the earlier
 /// keys, then in `options.env`. Returns a plain object whose values are strings, or `null` for a key
@@ -41,13 +41,14 @@ pub fn parse_dotenv(text: JsValue, options: JsValue) -> Result<Object, JsValue> 
 /// `Secret.fromDotenv(path, options)`'s arguments, checked before the host (src/js/files.js)
 /// searches for the file; the file name it looks for (`options.filename`, else ".env"). A file URL
 /// `path` was made a path by the host.
+#[cfg(feature = "files")]
 #[wasm_bindgen(js_name = dotenvFilename, skip_typescript)]
 pub fn dotenv_filename(path: JsValue, options: JsValue) -> Result<String, JsValue> {
     let what = "Secret.fromDotenv";
     if !(path.is_undefined() || path.is_null() || path.is_string()) {
         return Err(invalid(format!(
             "{what}: path must be a string or a file URL, got {}",
-            type_name(&path)
+            crate::args::type_name(&path)
         )));
     }
     let opts = Opts::new(&options, what, &["filename"])?;
@@ -58,10 +59,10 @@ pub fn dotenv_filename(path: JsValue, options: JsValue) -> Result<String, JsValu
     let filename = filename.as_string().ok_or_else(|| {
         invalid(format!(
             "{what}: options.filename must be a non-empty string, got {}",
-            type_name(&filename)
+            crate::args::type_name(&filename)
         ))
     })?;
-    modal_secrets_core::validate::dotenv_filename(&filename).map_err(|e| to_js(&e))?;
+    modal_secrets_core::validate::dotenv_filename(&filename).map_err(|e| crate::abi::to_js(&e))?;
     Ok(filename)
 }
 

@@ -9,13 +9,19 @@ mod client;
 mod dotenv;
 mod operation;
 mod secret;
+#[cfg(feature = "files")]
 mod sync_plan;
 
-pub use client::{ClientHandle, config_path};
-pub use dotenv::{dotenv_filename, parse_dotenv};
+pub use client::ClientHandle;
+#[cfg(feature = "files")]
+pub use client::config_path;
+#[cfg(feature = "files")]
+pub use dotenv::dotenv_filename;
+pub use dotenv::parse_dotenv;
 pub use operation::OperationHandle;
 pub use secret::{
     ListingHandle, create_secret, delete_secret, dict_target, dotenv_target, local_environ_target,
     name_target, secret_op,
 };
+#[cfg(feature = "files")]
 pub use sync_plan::plan_sync;

@@ -102,6 +102,7 @@ pub fn resolve(
     toml_text: Option<&str>,
 ) -> Result<Config, Error> {
     let file = match toml_text {
+        #[cfg(feature = "config-file")]
         Some(text) => toml::parse(text).map_err(|e| {
             // Only the position and a fixed description: a parser's own message could quote the
             // offending line, and that line could be `token_secret = "as-..."`.
@@ -110,7 +111,8 @@ pub fn resolve(
                 e.line, e.column, e.what
             ))
         })?,
-        None => toml::Table::default(),
+        // Without the `config-file` feature no text is ever read (the host has no files).
+        _ => toml::Table::default(),
     };
 
     let mut profiles = Vec::with_capacity(file.items.len());
@@ -434,6 +436,8 @@ fn normalize_url(url: &str) -> Option<String> {
     Some(format!("{scheme}://{authority}{path}"))
 }
 
+// Without `config-file`, only its types and scalar readers are used (not its parser).
+#[cfg_attr(not(feature = "config-file"), allow(dead_code))]
 mod toml;
 
 #[cfg(test)]

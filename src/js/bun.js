@@ -1,9 +1,10 @@
 // Bun. The .wasm is mapped with Bun.mmap and instantiated synchronously; files and variables go
 // through Bun's own API (Bun.mmap, Bun.env), not node:fs or process.
-import { initSync, setReady, configureRuntime, fileRuntime, posix } from "./internal.js";
+import { initSync, setReady, configureRuntime } from "./internal.js";
+import { fileRuntime, posix } from "./files.js";
 import { http2Transport } from "./http2.js";
 
-initSync({ module: Bun.mmap(Bun.fileURLToPath(new URL("./modal_secrets_bg.wasm", import.meta.url))) });
+initSync({ module: Bun.mmap(Bun.fileURLToPath(new URL("./modal_secrets_node_bg.wasm", import.meta.url))) });
 setReady(true);
 
 // Bun.mmap tells what is at a path by how it fails: ENOENT nothing, EISDIR a directory, EINVAL an

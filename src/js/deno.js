@@ -1,8 +1,9 @@
 // Deno. The .wasm is a source-phase import (a WebAssembly.Module, with no read permission needed),
 // instantiated synchronously. Files and variables go through Deno's own API, so the permissions
 // are the usual ones: --allow-env for MODAL_* variables, --allow-read for ~/.modal.toml and .env.
-import source wasm from "./modal_secrets_bg.wasm";
-import { initSync, setReady, configureRuntime, fileRuntime, posix } from "./internal.js";
+import source wasm from "./modal_secrets_node_bg.wasm";
+import { initSync, setReady, configureRuntime } from "./internal.js";
+import { fileRuntime, posix } from "./files.js";
 import { http2Transport } from "./http2.js";
 import { InvalidError } from "./public.js";
 

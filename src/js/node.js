@@ -12,7 +12,7 @@ import { configureRuntime, setReady } from "./api.js";
 import { fileRuntime } from "./files.js";
 import { http2Transport } from "./http2.js";
 
-initSync({ module: readFileSync(join(__dirname, "modal_secrets_bg.wasm")) });
+initSync({ module: readFileSync(join(__dirname, "modal_secrets_node_bg.wasm")) });
 setReady(true);
 
 configureRuntime({

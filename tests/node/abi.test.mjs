@@ -12,7 +12,7 @@ import { ROOT, startServer } from "./support/server.mjs";
 
 const dir = join(ROOT, "target", "bindgen");
 const glue = await import(join(dir, "modal_secrets.js"));
-glue.initSync({ module: readFileSync(join(dir, "modal_secrets_bg.wasm")) });
+glue.initSync({ module: readFileSync(join(dir, "modal_secrets_node_bg.wasm")) });
 // The same module instances the glue imported (a second copy would have its own classes).
 const abi = await import(join(dir, "abi.js"));
 const errors = await import(join(dir, "errors.js"));

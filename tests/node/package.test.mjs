@@ -20,8 +20,8 @@ test("npm pack ./pkg gives a tarball that installs into an empty folder", () => 
   const packed = JSON.parse(run("npm", ["pack", join(root, "pkg"), "--json", "--pack-destination", work], root));
   const files = packed[0].files.map((f) => f.path).sort();
   const shared = files.filter((f) => /^shared-[A-Z0-9]+\.js$/.test(f));
-  // One chunk shared by every ES-module entry, and one shared by Deno's and Bun's (the HTTP/2
-  // transport, which browsers and workers never load).
+  // One chunk shared by the entries of the web build (browser, workerd, slim), one by those of the
+  // files build (Deno, Bun).
   assert.equal(shared.length, 2, `two shared chunks: ${files}`);
   assert.deepEqual(files.filter((f) => !shared.includes(f)), [
     "LICENSE",
@@ -32,6 +32,7 @@ test("npm pack ./pkg gives a tarball that installs into an empty folder", () => 
     "deno.js",
     "index.d.ts",
     "modal_secrets_bg.wasm",
+    "modal_secrets_node_bg.wasm",
     "node.cjs",
     "node.mjs",
     "package.json",
