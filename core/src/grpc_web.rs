@@ -10,10 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use prost::Message;
-
 use crate::error::{Code, Error, Malformed};
-use crate::proto::{RPC_RETRY_POLICY_TYPE_URL, RpcRetryPolicy, RpcStatus};
 use crate::redact::Redacted;
 use crate::retry::retry_after_from_secs;
 
@@ -61,16 +58,27 @@ impl Default for Limits {
     }
 }
 
-/// A request body: one uncompressed frame holding `message`.
-pub fn encode_request(message: &impl Message) -> Result<Vec<u8>, Error> {
-    let len = message.encoded_len();
+/// A request body: one uncompressed frame holding the message `write` appends (one of
+/// [`crate::protobuf`]'s request encoders).
+pub fn request_body(write: impl FnOnce(&mut Vec<u8>)) -> Result<Vec<u8>, Error> {
+    let mut body = vec![0; FRAME_HEADER_LEN];
+    write(&mut body);
+    let len = body.len() - FRAME_HEADER_LEN;
     let prefix = u32::try_from(len)
         .map_err(|_| Error::invalid(format!("request of {len} bytes is too large to send")))?;
-    let mut body = Vec::with_capacity(FRAME_HEADER_LEN + len);
-    body.push(0);
-    body.extend_from_slice(&prefix.to_be_bytes());
-    message.encode_raw(&mut body);
+    body[1..FRAME_HEADER_LEN].copy_from_slice(&prefix.to_be_bytes());
     Ok(body)
+}
+
+/// The length of the message in a request body made by [`request_body`].
+pub fn request_message_len(body: &[u8]) -> usize {
+    body.len().saturating_sub(FRAME_HEADER_LEN)
+}
+
+/// A request body holding a prost `message` (the server's tests and tools).
+#[cfg(any(test, feature = "messages"))]
+pub fn encode_request(message: &impl prost::Message) -> Result<Vec<u8>, Error> {
+    request_body(|out| message.encode_raw(out))
 }
 
 /// Who is calling, and which attempt of which logical call this is.
@@ -200,17 +208,6 @@ fn decode<'a>(
     Decoded { outcome, warnings }
 }
 
-/// Decodes the message of a successful response as `M`.
-pub fn decode_message<M: Message + Default>(bytes: &[u8]) -> Result<M, Error> {
-    M::decode(bytes).map_err(|e| {
-        let full = std::any::type_name::<M>();
-        Error::Malformed(Malformed::BadMessage {
-            message: full.rsplit("::").next().unwrap_or(full),
-            reason: e.to_string(),
-        })
-    })
-}
-
 fn decode_outcome<'a>(
     response: &HttpResponse<'a>,
     headers: &Metadata<'_>,
@@ -294,16 +291,7 @@ fn status_error(meta: &Metadata<'_>) -> Result<Option<Error>, Error> {
 /// if they cannot be read the status still stands, so this answers `None` rather than failing.
 pub fn retry_policy_from_details(value: &str) -> Option<Duration> {
     let bytes = base64_decode(value.trim())?;
-    let status = RpcStatus::decode(bytes.as_slice()).ok()?;
-    status
-        .details
-        .iter()
-        .find(|any| {
-            any.type_url == RPC_RETRY_POLICY_TYPE_URL
-                || any.type_url.ends_with("/modal.client.RPCRetryPolicy")
-        })
-        .and_then(|any| RpcRetryPolicy::decode(any.value.as_slice()).ok())
-        .map(|policy| retry_after_from_secs(policy.retry_after_secs))
+    crate::protobuf::retry_after_secs_in_status(&bytes).map(retry_after_from_secs)
 }
 
 /// Standard base64 with or without `=` padding (gRPC's `-bin` metadata), `None` if malformed.

@@ -6,7 +6,9 @@ pub mod config;
 pub mod dotenv;
 pub mod error;
 pub mod grpc_web;
+#[cfg(any(test, feature = "messages"))]
 pub mod proto;
+pub mod protobuf;
 pub mod redact;
 pub mod retry;
 pub mod sync_plan;

@@ -1,10 +1,12 @@
 //! Any HTTP answer (status, headers, body, trailers) through the gRPC-web response decoder and the
-//! plain gRPC one (HTTP/2 trailers), then the message decoders: typed errors only, never a panic.
+//! plain gRPC one (HTTP/2 trailers), then the client's message decoders (`protobuf`): typed errors
+//! only, never a panic, and the same acceptance as prost's, their oracle.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use modal_secrets_core::grpc_web::{self, HttpResponse, Limits};
-use modal_secrets_core::proto;
+use modal_secrets_core::{proto, protobuf};
+use prost::Message;
 
 type Input = (
     u16,
@@ -39,12 +41,21 @@ fuzz_target!(|input: Input| {
     } else {
         grpc_web::decode_response(&response, limits)
     };
-    if let Ok(bytes) = decoded.outcome {
-        let _ = grpc_web::decode_message::<proto::SecretGetOrCreateResponse>(bytes);
-        let _ = grpc_web::decode_message::<proto::SecretListResponse>(bytes);
-        let _ = grpc_web::decode_message::<proto::SecretGetInfoResponse>(bytes);
-        let _ = grpc_web::decode_message::<proto::ClientHelloResponse>(bytes);
-    }
+    // The message decoders on the answer's message, or on the body itself when the answer is
+    // refused (so the fuzzer reaches them without building frames).
+    let bytes = decoded.outcome.unwrap_or(&body);
+    assert_eq!(
+        protobuf::secret_get_or_create_response(bytes).is_ok(),
+        proto::SecretGetOrCreateResponse::decode(bytes).is_ok()
+    );
+    assert_eq!(
+        protobuf::secret_list_response(bytes).is_ok(),
+        proto::SecretListResponse::decode(bytes).is_ok()
+    );
+    assert_eq!(
+        protobuf::secret_get_info_response(bytes).is_ok(),
+        proto::SecretGetInfoResponse::decode(bytes).is_ok()
+    );
     for (_, value) in headers.iter().chain(&trailers) {
         let _ = grpc_web::retry_policy_from_details(value);
     }

@@ -3,10 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use prost::Message;
-
 use crate::error::{Error, Malformed};
-use crate::proto;
+use crate::protobuf;
 use crate::redact::Redacted;
 use crate::validate;
 
@@ -46,10 +44,6 @@ impl EnvDict {
     pub fn is_empty(&self) -> bool {
         self.0.expose().is_empty()
     }
-
-    pub(crate) fn to_proto(&self) -> BTreeMap<String, String> {
-        self.0.expose().clone()
-    }
 }
 
 /// One change of `secret.update`: set `key` to `value`, or remove it when `value` is `None`.
@@ -65,21 +59,20 @@ pub struct Update {
 pub fn check_updates(updates: &[Update]) -> Result<(), Error> {
     updates.iter().try_for_each(|u| validate::env_key(&u.key))?;
     // The id is not known yet; `st-` ids are 25 bytes, so 64 is a safe allowance.
-    super::check_request_size(update_request("", updates).encoded_len() + 64)
+    let mut message = Vec::new();
+    update_request(&mut message, "", updates);
+    super::check_request_size(message.len() + 64)
 }
 
-/// The SecretUpdate request for `updates`.
-pub(crate) fn update_request(secret_id: &str, updates: &[Update]) -> proto::SecretUpdateRequest {
-    proto::SecretUpdateRequest {
-        secret_id: secret_id.to_owned(),
-        updates: updates
-            .iter()
-            .map(|u| proto::secret_update_request::Update {
-                key: u.key.clone(),
-                value: u.value.as_ref().map(|v| v.expose().clone()),
-            })
-            .collect(),
-    }
+/// Appends the SecretUpdate request for `updates` to `out`.
+pub(crate) fn update_request(out: &mut Vec<u8>, secret_id: &str, updates: &[Update]) {
+    let updates = updates.iter().map(|u| {
+        (
+            u.key.as_str(),
+            u.value.as_ref().map(|v| v.expose().as_str()),
+        )
+    });
+    protobuf::secret_update_request(out, secret_id, updates);
 }
 
 /// What a `Secret` handle stands for before it is hydrated.
@@ -145,7 +138,7 @@ pub struct SecretRecord {
 
 impl SecretRecord {
     pub(crate) fn from_response(
-        response: proto::SecretGetOrCreateResponse,
+        response: protobuf::SecretGetOrCreateResponse,
         asked_name: Option<&str>,
     ) -> Result<SecretRecord, Error> {
         if response.secret_id.is_empty() {
@@ -159,7 +152,7 @@ impl SecretRecord {
         Ok(record)
     }
 
-    pub(crate) fn from_list_item(item: proto::SecretListItem) -> Result<SecretRecord, Error> {
+    pub(crate) fn from_list_item(item: protobuf::SecretListItem) -> Result<SecretRecord, Error> {
         if item.secret_id.is_empty() {
             return Err(missing_id("SecretListItem"));
         }
@@ -182,7 +175,7 @@ impl SecretRecord {
         Ok(record)
     }
 
-    pub(crate) fn from_metadata(id: String, metadata: proto::SecretMetadata) -> SecretRecord {
+    pub(crate) fn from_metadata(id: String, metadata: protobuf::SecretMetadata) -> SecretRecord {
         let creation = metadata.creation_info.unwrap_or_default();
         let mut keys = metadata.keys;
         keys.sort();

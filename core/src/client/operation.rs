@@ -14,15 +14,13 @@
 
 use std::time::Duration;
 
-use prost::Message;
-
 use super::{
     CLIENT_TYPE, CLIENT_VERSION, CallOptions, Client, EnvDict, PageRequest, Request, Response,
     SecretRecord, Source, Update, check_request_size, check_timeout, check_updates, uuid_v4,
 };
 use crate::error::{Code, Error};
 use crate::grpc_web::{self, CallMeta, HttpResponse, Protocol, RequestHeaders};
-use crate::proto::{self, ObjectCreationType};
+use crate::protobuf::{self, GetOrCreateRequest};
 use crate::redact::redact_text;
 use crate::retry::{CallState, Decision};
 use crate::validate;
@@ -247,7 +245,7 @@ impl Operation {
 
     fn on_reply(&mut self, client: &Client, bytes: &[u8]) -> Result<(), Error> {
         if let Some(source) = self.hydrating.take() {
-            let response: proto::SecretGetOrCreateResponse = grpc_web::decode_message(bytes)?;
+            let response = protobuf::secret_get_or_create_response(bytes)?;
             let record = match &source {
                 Source::Name { name, .. } => SecretRecord::from_response(response, Some(name))?,
                 Source::Dict(env_dict) => {
@@ -269,8 +267,7 @@ impl Operation {
         match &self.action {
             Action::Hydrate => {}
             Action::Info { .. } => {
-                let response: proto::SecretGetInfoResponse = grpc_web::decode_message(bytes)?;
-                let metadata = response.metadata.unwrap_or_default();
+                let metadata = protobuf::secret_get_info_response(bytes)?.unwrap_or_default();
                 let mut record = SecretRecord::from_metadata(self.id.clone(), metadata);
                 if record.name.is_none() {
                     record.name = self.name.take();
@@ -287,13 +284,12 @@ impl Operation {
             }
             Action::Delete { .. } => self.outcome.deleted = true,
             Action::Create { .. } => {
-                let _: proto::SecretGetOrCreateResponse = grpc_web::decode_message(bytes)?;
+                protobuf::secret_get_or_create_response(bytes)?;
             }
             Action::ListPage(_) => {
-                let response: proto::SecretListResponse = grpc_web::decode_message(bytes)?;
+                let items = protobuf::secret_list_response(bytes)?;
                 self.outcome.page_bytes = bytes.len();
-                self.outcome.records = response
-                    .items
+                self.outcome.records = items
                     .into_iter()
                     .map(SecretRecord::from_list_item)
                     .collect::<Result<_, _>>()?;
@@ -312,22 +308,15 @@ impl Operation {
                 self.outcome.info = self.outcome.hydrated.clone();
                 return self.done();
             }
-            Action::Info { .. } => encode(
-                "SecretGetInfo",
-                &proto::SecretGetInfoRequest {
-                    secret_id: self.id.clone(),
-                },
-            )?,
-            Action::Update(updates) => encode(
-                "SecretUpdate",
-                &super::model::update_request(&self.id, updates),
-            )?,
-            Action::Delete { .. } => encode(
-                "SecretDelete",
-                &proto::SecretDeleteRequest {
-                    secret_id: self.id.clone(),
-                },
-            )?,
+            Action::Info { .. } => encode("SecretGetInfo", |out| {
+                protobuf::secret_id_request(out, &self.id)
+            })?,
+            Action::Update(updates) => encode("SecretUpdate", |out| {
+                super::model::update_request(out, &self.id, updates)
+            })?,
+            Action::Delete { .. } => encode("SecretDelete", |out| {
+                protobuf::secret_id_request(out, &self.id)
+            })?,
             Action::Create {
                 name,
                 env_dict,
@@ -335,29 +324,34 @@ impl Operation {
                 environment,
             } => {
                 validate::secret_name(name)?;
-                let creation_type = if *allow_existing {
-                    ObjectCreationType::CreateIfMissing
+                let object_creation_type = if *allow_existing {
+                    CREATE_IF_MISSING
                 } else {
-                    ObjectCreationType::CreateFailIfExists
+                    CREATE_FAIL_IF_EXISTS
                 };
-                let request = proto::SecretGetOrCreateRequest {
-                    deployment_name: name.clone(),
-                    environment_name: client.environment_for(environment.as_deref())?,
-                    object_creation_type: creation_type as i32,
-                    env_dict: env_dict.to_proto(),
-                    ..Default::default()
+                let environment_name = client.environment_for(environment.as_deref())?;
+                let env_dict: Vec<_> = env_dict.pairs().collect();
+                let request = GetOrCreateRequest {
+                    deployment_name: name,
+                    environment_name: &environment_name,
+                    object_creation_type,
+                    env_dict: &env_dict,
+                    required_keys: &[],
                 };
-                encode("SecretGetOrCreate", &request)?
+                encode("SecretGetOrCreate", |out| {
+                    protobuf::secret_get_or_create_request(out, &request)
+                })?
             }
             Action::ListPage(page) => {
-                let request = proto::SecretListRequest {
-                    environment_name: client.environment_for(page.environment.as_deref())?,
-                    pagination: Some(proto::ListPagination {
-                        max_objects: page.max_objects,
-                        created_before: page.created_before,
-                    }),
-                };
-                encode("SecretList", &request)?
+                let environment_name = client.environment_for(page.environment.as_deref())?;
+                encode("SecretList", |out| {
+                    protobuf::secret_list_request(
+                        out,
+                        &environment_name,
+                        page.max_objects,
+                        page.created_before,
+                    )
+                })?
             }
         };
         self.start(client, method, body);
@@ -409,6 +403,7 @@ fn call_secrets<'a>(
 
 /// The request of hydrating `source`.
 fn hydrate_request(client: &Client, source: &Source) -> Result<(&'static str, Vec<u8>), Error> {
+    let (environment_name, env_dict);
     let request = match source {
         Source::Name {
             name,
@@ -419,26 +414,46 @@ fn hydrate_request(client: &Client, source: &Source) -> Result<(&'static str, Ve
             for key in required_keys {
                 validate::env_key(key)?;
             }
-            proto::SecretGetOrCreateRequest {
-                deployment_name: name.clone(),
-                environment_name: client.environment_for(environment.as_deref())?,
-                required_keys: required_keys.clone(),
-                ..Default::default()
+            environment_name = client.environment_for(environment.as_deref())?;
+            GetOrCreateRequest {
+                deployment_name: name,
+                environment_name: &environment_name,
+                object_creation_type: LOOKUP,
+                env_dict: &[],
+                required_keys,
             }
         }
-        Source::Dict(env_dict) => proto::SecretGetOrCreateRequest {
-            environment_name: client.environment.clone(),
-            object_creation_type: ObjectCreationType::Ephemeral as i32,
-            env_dict: env_dict.to_proto(),
-            ..Default::default()
-        },
+        Source::Dict(dict) => {
+            env_dict = dict.pairs().collect::<Vec<_>>();
+            GetOrCreateRequest {
+                deployment_name: "",
+                environment_name: &client.environment,
+                object_creation_type: EPHEMERAL,
+                env_dict: &env_dict,
+                required_keys: &[],
+            }
+        }
     };
-    encode("SecretGetOrCreate", &request)
+    encode("SecretGetOrCreate", |out| {
+        protobuf::secret_get_or_create_request(out, &request)
+    })
 }
 
-fn encode(method: &'static str, message: &impl Message) -> Result<(&'static str, Vec<u8>), Error> {
-    check_request_size(message.encoded_len())?;
-    Ok((method, grpc_web::encode_request(message)?))
+/// `ObjectCreationType`s (WIRE.md): a lookup, the two creates of `Secret.objects.create`, and the
+/// ephemeral secret of `fromDict`.
+const LOOKUP: i32 = 0;
+const CREATE_IF_MISSING: i32 = 1;
+const CREATE_FAIL_IF_EXISTS: i32 = 2;
+const EPHEMERAL: i32 = 5;
+
+/// A request body for `method`, its message written by `write`, within the size limit.
+fn encode(
+    method: &'static str,
+    write: impl FnOnce(&mut Vec<u8>),
+) -> Result<(&'static str, Vec<u8>), Error> {
+    let body = grpc_web::request_body(write)?;
+    check_request_size(grpc_web::request_message_len(&body))?;
+    Ok((method, body))
 }
 
 /// One unary call: its attempts, the waits between them and its deadline (WIRE.md's retry policy,

@@ -555,7 +555,7 @@ fn update_sends_sets_and_removals_and_apply_tracks_the_keys() {
 
     let mut record = SecretRecord::from_metadata(
         "st-1".into(),
-        SecretMetadata {
+        crate::protobuf::SecretMetadata {
             keys: vec!["OLD".into(), "KEEP".into()],
             ..Default::default()
         },

@@ -4,8 +4,11 @@
 use super::tests::status_of;
 use super::*;
 use crate::ErrorKind;
-use crate::proto::{SecretGetInfoResponse, SecretMetadata};
+use crate::proto::{
+    RPC_RETRY_POLICY_TYPE_URL, RpcRetryPolicy, RpcStatus, SecretGetInfoResponse, SecretMetadata,
+};
 use proptest::prelude::*;
+use prost::Message;
 
 fn frame(flags: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = vec![flags];
@@ -108,7 +111,7 @@ fn success_gives_the_message_and_warnings_of_headers_and_trailers() {
     trailers.push(("X-Modal-Warning".into(), "from%20trailers".into()));
     let decoded = decode(200, &headers, &body, &trailers);
     let bytes = decoded.outcome.clone().unwrap();
-    assert_eq!(decode_message::<SecretGetInfoResponse>(bytes).unwrap(), msg);
+    assert_eq!(SecretGetInfoResponse::decode(bytes).unwrap(), msg);
     assert_eq!(decoded.warnings, ["from headers", "from trailers"]);
 }
 
@@ -328,7 +331,7 @@ proptest! {
         if let Some(s) = header_status { headers.push(("grpc-status".into(), s)); }
         let decoded = decode(status, &headers, &body, &trailers);
         if let Ok(bytes) = decoded.outcome {
-            let _ = decode_message::<SecretGetInfoResponse>(bytes);
+            let _ = crate::protobuf::secret_get_info_response(bytes);
         }
     }
 
