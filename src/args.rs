@@ -1,7 +1,7 @@
 //! Reading JS arguments: every wrong type, unknown option or out-of-range number becomes an
 //! `InvalidError` naming the function and the argument, before anything is sent.
 
-use std::collections::BTreeMap;
+use modal_secrets_core::vars::Vars;
 use std::time::Duration;
 
 use js_sys::{Array, JsString, Object, Reflect};
@@ -229,7 +229,7 @@ impl<'a> Opts<'a> {
     }
 
     /// An object of string values (`process.env`, a worker's `env`); other values are skipped.
-    pub fn env(&self, key: &str) -> Result<Option<BTreeMap<String, String>>, JsValue> {
+    pub fn env(&self, key: &str) -> Result<Option<Vars>, JsValue> {
         let v = self.get(key);
         if v.is_undefined() {
             return Ok(None);
@@ -239,21 +239,20 @@ impl<'a> Opts<'a> {
 }
 
 /// The string-valued entries of an object such as `process.env`.
-pub fn env_map(value: &JsValue, what: &str) -> Result<BTreeMap<String, String>, JsValue> {
+pub fn env_map(value: &JsValue, what: &str) -> Result<Vars, JsValue> {
     if !value.is_object() || Array::is_array(value) {
         return Err(invalid(format!(
             "{what} must be an object of strings, got {}",
             type_name(value)
         )));
     }
-    let mut map = BTreeMap::new();
-    for entry in Object::entries(value.unchecked_ref()).iter() {
-        let entry: Array = entry.unchecked_into();
-        if let (Some(key), Some(value)) = (entry.get(0).as_string(), entry.get(1).as_string()) {
-            map.insert(key, value);
-        }
-    }
-    Ok(map)
+    Ok(Object::entries(value.unchecked_ref())
+        .iter()
+        .filter_map(|entry| {
+            let entry: Array = entry.unchecked_into();
+            Some((entry.get(0).as_string()?, entry.get(1).as_string()?))
+        })
+        .collect())
 }
 
 /// The own entries of a plain object, for an env dict: keys with their values as given.

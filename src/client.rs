@@ -2,7 +2,7 @@
 //! token, plus the `fetch` and `onWarning` functions it was given. The token secret stays in wasm
 //! memory: no JS property ever holds it.
 
-use std::collections::BTreeMap;
+use modal_secrets_core::vars::Vars;
 use std::rc::Rc;
 
 use modal_secrets_core::Redacted;
@@ -78,11 +78,11 @@ impl ClientHandle {
             max_throttle_wait: opts.millis("maxThrottleWaitMs")?,
         };
         let env = if !from_env {
-            BTreeMap::new()
+            Vars::new()
         } else if let Some(env) = opts.env("env")? {
             env
         } else if default_env.is_undefined() || default_env.is_null() {
-            BTreeMap::new()
+            Vars::new()
         } else {
             env_map(&default_env, "the environment")?
         };
@@ -178,7 +178,7 @@ pub fn call_options(opts: &Opts<'_>) -> Result<CallOptions, JsValue> {
 #[wasm_bindgen(js_name = configPath, skip_typescript)]
 pub fn config_path(env: JsValue, home: Option<String>) -> Result<Option<String>, JsValue> {
     let env = if env.is_undefined() || env.is_null() {
-        BTreeMap::new()
+        Vars::new()
     } else {
         env_map(&env, "Client.fromEnv: options.env")?
     };

@@ -156,7 +156,7 @@ fn spans(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
+    use modal_secrets_core::vars::Vars;
 
     use super::*;
 
@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn spans_give_back_every_pair() {
-        let env = BTreeMap::from([("E".to_owned(), "from env".to_owned())]);
+        let env = Vars::from([("E".to_owned(), "from env".to_owned())]);
         for text in [
             "A=1\nB=\"x\\ny\"\nC='${A}'\nD\nE=${E}\nF= spaced # c\nG=\n",
             "A=é\nB=\"𝄞\\t\"\nC=${A}${B}\nD\n",

@@ -25,3 +25,9 @@ pub use secret::{
 };
 #[cfg(feature = "files")]
 pub use sync_plan::plan_sync;
+
+/// The allocator of the .wasm (single-threaded; it grows the memory as it needs): talc, smaller than
+/// std's dlmalloc (Cargo.toml says by how much).
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

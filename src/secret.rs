@@ -124,7 +124,7 @@ pub fn local_environ_target(
                 quote(&key)
             ))
         })?;
-        pairs.push((key, value.clone()));
+        pairs.push((key, value.to_owned()));
     }
     pairs_target(pairs)
 }

@@ -2,7 +2,7 @@
 //! (`modal/config.py`, 1.6.4): explicit options, then `MODAL_*` variables, then the active profile of
 //! `~/.modal.toml`, then defaults. No I/O here: the caller reads the environment and the file.
 
-use std::collections::BTreeMap;
+use crate::vars::Vars;
 use std::time::Duration;
 
 use crate::error::{Code, Error};
@@ -73,12 +73,12 @@ impl Config {
 /// The config file to read: `MODAL_CONFIG_PATH` if set and non-empty (taken as is, no `~`
 /// expansion, as Modal does), else `<home>/.modal.toml`. `None` when there is no home directory, or
 /// inside a Modal container (`MODAL_IS_REMOTE=1`), where Modal never reads the file.
-pub fn config_path(env: &BTreeMap<String, String>, home: Option<&str>) -> Option<String> {
+pub fn config_path(env: &Vars, home: Option<&str>) -> Option<String> {
     if env.get("MODAL_IS_REMOTE").is_some_and(|v| v == "1") {
         return None;
     }
     if let Some(path) = env.get("MODAL_CONFIG_PATH").filter(|p| !p.is_empty()) {
-        return Some(path.clone());
+        return Some(path.to_owned());
     }
     // Python's expanduser drops the home's trailing separators (a home of "/" gives "/.modal.toml").
     // An empty home is taken as no home at all, where Python would also give "/.modal.toml".
@@ -98,7 +98,7 @@ pub fn config_path(env: &BTreeMap<String, String>, home: Option<&str>) -> Option
 /// a variable or option, is ignored. No message quotes a value: only key, variable and profile names.
 pub fn resolve(
     options: &ConfigOptions,
-    env: &BTreeMap<String, String>,
+    env: &Vars,
     toml_text: Option<&str>,
 ) -> Result<Config, Error> {
     let file = match toml_text {
@@ -155,8 +155,8 @@ pub fn resolve(
     }
 
     // An empty MODAL_PROFILE counts as unset (Modal: `os.environ.get("MODAL_PROFILE") or ...`).
-    let named = non_empty(options.profile.as_deref())
-        .or_else(|| non_empty(env.get("MODAL_PROFILE").map(String::as_str)));
+    let named =
+        non_empty(options.profile.as_deref()).or_else(|| non_empty(env.get("MODAL_PROFILE")));
     let profile = named.or(active).unwrap_or("default");
     if profiles.len() > 1 && active_count == 0 && profile == "default" {
         return Err(Error::Config(
@@ -268,7 +268,7 @@ impl Origin<'_> {
 }
 
 struct Scope<'a> {
-    env: &'a BTreeMap<String, String>,
+    env: &'a Vars,
     profile: &'a str,
     table: Option<&'a toml::Table>,
 }

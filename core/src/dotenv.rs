@@ -7,8 +7,8 @@
 //! the rest of the file, we cache the answer instead, so the whole parse stays O(n).
 //! `tests/dotenv/cases.json` with `core/tests/dotenv_python.rs` checks us against the real thing.
 
+use crate::vars::Vars;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 mod values;
 
@@ -25,7 +25,7 @@ pub const PYTHON_DOTENV_VERSION: &str = "1.2.4";
 /// The result is in the order of the Python dict: a repeated key keeps its first position and takes its
 /// last value. A key with no `=` maps to `None`. Statements python-dotenv cannot parse are skipped as it
 /// skips them (from where parsing failed to the end of that line).
-pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Vec<(String, Option<String>)> {
+pub fn parse(text: &str, env: &Vars) -> Vec<(String, Option<String>)> {
     parse_borrowed(text, env)
         .into_iter()
         .map(|(key, value)| (key.to_owned(), value.map(Cow::into_owned)))
@@ -34,10 +34,7 @@ pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Vec<(String, Option<
 
 /// [`parse`] without copying: keys are slices of `text`, and so is every value that needed no
 /// unescaping or interpolation (most of them).
-pub fn parse_borrowed<'a>(
-    text: &'a str,
-    env: &BTreeMap<String, String>,
-) -> Vec<(&'a str, Option<Cow<'a, str>>)> {
+pub fn parse_borrowed<'a>(text: &'a str, env: &Vars) -> Vec<(&'a str, Option<Cow<'a, str>>)> {
     let mut values: Vec<Pair<'a>> = Vec::new();
     let mut index = KeyIndex::default();
     for (key, value) in parse_bindings(text, env) {
@@ -60,7 +57,7 @@ pub fn parse_borrowed<'a>(
 /// parse that grew with the file (a table of every key, probed at random, outgrows the caches).
 ///
 /// Only the keys some `${NAME}` names are looked up, so only those are indexed: usually a handful.
-pub fn parse_bindings<'a>(text: &'a str, env: &BTreeMap<String, String>) -> Vec<Pair<'a>> {
+pub fn parse_bindings<'a>(text: &'a str, env: &Vars) -> Vec<Pair<'a>> {
     let mut reader = Reader::new(text);
     let mut bindings: Vec<Pair<'a>> = Vec::new();
     // The names of every `${NAME}`, each with its latest binding so far (an index in `bindings`).

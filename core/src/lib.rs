@@ -13,6 +13,7 @@ pub mod redact;
 pub mod retry;
 pub mod sync_plan;
 pub mod validate;
+pub mod vars;
 
 pub use error::{Code, Error, ErrorKind, Malformed};
 pub use redact::Redacted;

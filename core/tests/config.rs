@@ -1,25 +1,25 @@
 //! Config resolution as Modal's `modal/config.py` does it: precedence, profiles, bad files and
 //! values, and that no message ever carries a value from the file or a token secret.
 
-use std::collections::BTreeMap;
+use modal_secrets_core::vars::Vars;
 use std::time::Duration;
 
 use modal_secrets_core::config::{Config, ConfigOptions, DEFAULT_SERVER_URL, config_path, resolve};
 use modal_secrets_core::{Error, ErrorKind, Redacted};
 use proptest::prelude::*;
 
-fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+fn env(pairs: &[(&str, &str)]) -> Vars {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
 
-fn ok(options: &ConfigOptions, env: &BTreeMap<String, String>, toml: Option<&str>) -> Config {
+fn ok(options: &ConfigOptions, env: &Vars, toml: Option<&str>) -> Config {
     resolve(options, env, toml).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn err(options: &ConfigOptions, env: &BTreeMap<String, String>, toml: Option<&str>) -> String {
+fn err(options: &ConfigOptions, env: &Vars, toml: Option<&str>) -> String {
     match resolve(options, env, toml) {
         Ok(c) => panic!("resolved to {c:?}"),
         Err(e) => e.to_string(),
@@ -59,7 +59,7 @@ fn precedence_option_then_env_then_file_then_default() {
         ("MODAL_MAX_THROTTLE_WAIT", "7"),
     ]);
     let none = ConfigOptions::default();
-    let no_env = BTreeMap::new();
+    let no_env = Vars::new();
 
     let c = ok(&options, &full_env, Some(FILE));
     assert_eq!(c.server_url, "https://option.example");
@@ -125,7 +125,7 @@ fn precedence_key_by_key() {
         let file = format!("[default]\n{key} = {file_value}\n");
         let variables = env(&[(var, env_value)]);
         let none = ConfigOptions::default();
-        let from_file = ok(&none, &BTreeMap::new(), Some(&file));
+        let from_file = ok(&none, &Vars::new(), Some(&file));
         assert_eq!(show(&from_file, key), file_value.trim_matches('"'), "{key}");
         let from_env = ok(&none, &variables, Some(&file));
         assert_eq!(show(&from_env, key), env_value, "{key}");
@@ -193,7 +193,7 @@ fn profile_selection() {
 
     // The active table, unless MODAL_PROFILE or the option names another.
     assert_eq!(
-        id(ok(&none, &BTreeMap::new(), Some(two))),
+        id(ok(&none, &Vars::new(), Some(two))),
         ("dev".into(), "ak-dev".into())
     );
     let pick_default = env(&[("MODAL_PROFILE", "default")]);
@@ -218,16 +218,12 @@ fn profile_selection() {
     assert_eq!(c.profile, "dev");
 
     // Without an active table: `default`. A lone non-default table is not used.
-    let c = ok(
-        &none,
-        &BTreeMap::new(),
-        Some("[work]\ntoken_id = \"ak-w\"\n"),
-    );
+    let c = ok(&none, &Vars::new(), Some("[work]\ntoken_id = \"ak-w\"\n"));
     assert_eq!((c.profile.as_str(), c.token_id), ("default", None));
     assert!(!c.profile_missing);
 
     // `active = false` is not active.
-    let c = ok(&none, &BTreeMap::new(), Some("[a]\nactive = false\n"));
+    let c = ok(&none, &Vars::new(), Some("[a]\nactive = false\n"));
     assert_eq!(c.profile, "default");
 }
 
@@ -270,7 +266,7 @@ fn missing_token_is_an_auth_error() {
 #[test]
 fn two_active_profiles_are_an_error_whatever_modal_profile_says() {
     let two = "[a]\nactive = true\n[b]\nactive = true\n";
-    let e = err(&ConfigOptions::default(), &BTreeMap::new(), Some(two));
+    let e = err(&ConfigOptions::default(), &Vars::new(), Some(two));
     assert!(e.contains("more than one Modal profile is active"), "{e}");
     let e = err(
         &ConfigOptions::default(),
@@ -284,7 +280,7 @@ fn two_active_profiles_are_an_error_whatever_modal_profile_says() {
 fn several_profiles_none_active_is_an_error_only_for_default() {
     let two = "[default]\n[other]\n";
     let none = ConfigOptions::default();
-    let e = err(&none, &BTreeMap::new(), Some(two));
+    let e = err(&none, &Vars::new(), Some(two));
     assert!(e.contains("no Modal profile is active"), "{e}");
     let e = err(&none, &env(&[("MODAL_PROFILE", "default")]), Some(two));
     assert!(e.contains("no Modal profile is active"), "{e}");
@@ -298,13 +294,13 @@ fn several_profiles_none_active_is_an_error_only_for_default() {
         token_secret: Some(Redacted::new("as-1".into())),
         ..none
     };
-    assert!(resolve(&explicit, &BTreeMap::new(), Some(two)).is_err());
+    assert!(resolve(&explicit, &Vars::new(), Some(two)).is_err());
 }
 
 #[test]
 fn broken_files() {
     let none = ConfigOptions::default();
-    let no_env = BTreeMap::new();
+    let no_env = Vars::new();
     for (toml, want) in [
         (
             "token_id = \"ak-1\"\n",
@@ -381,7 +377,7 @@ fn unused_bad_values_are_ignored() {
             max_throttle_wait: Some(Duration::ZERO),
             ..none
         },
-        &BTreeMap::new(),
+        &Vars::new(),
         Some(toml),
     );
     assert_eq!(c.token_id.as_deref(), Some("ak-2"));
@@ -412,7 +408,7 @@ fn max_throttle_wait_as_modal_transforms_it() {
     let from_file = |v: &str| {
         resolve(
             &ConfigOptions::default(),
-            &BTreeMap::new(),
+            &Vars::new(),
             Some(&format!("[default]\nmax_throttle_wait = {v}\n")),
         )
         .map(|c| c.max_throttle_wait)
@@ -462,7 +458,7 @@ fn server_url_is_checked_and_normalized() {
             server_url: Some("nope".into()),
             ..Default::default()
         },
-        &BTreeMap::new(),
+        &Vars::new(),
         None,
     )
     .unwrap_err();
@@ -480,7 +476,7 @@ fn tokens_must_fit_in_a_header_and_are_never_quoted() {
             token_secret: Some(Redacted::new("as-secret\n".into())),
             ..Default::default()
         },
-        &BTreeMap::new(),
+        &Vars::new(),
         None,
     )
     .unwrap_err();
@@ -501,13 +497,13 @@ fn tokens_must_fit_in_a_header_and_are_never_quoted() {
 #[test]
 fn a_syntax_error_names_the_place_not_the_text() {
     let toml = "[default]\ntoken_id = \"ak-1\"\ntoken_secret = \"as-TopSecret123\nactive = true\n";
-    let e = err(&ConfigOptions::default(), &BTreeMap::new(), Some(toml));
+    let e = err(&ConfigOptions::default(), &Vars::new(), Some(toml));
     assert_eq!(
         e,
         "invalid Modal config: TOML syntax error at line 3, column 16: unterminated string"
     );
     let toml = "[default]\ntoken_secret = \"as-TopSecret123\" junk\n";
-    let e = err(&ConfigOptions::default(), &BTreeMap::new(), Some(toml));
+    let e = err(&ConfigOptions::default(), &Vars::new(), Some(toml));
     assert!(
         e.contains("line 2, column 34") && !e.contains("TopSecret"),
         "{e}"
@@ -520,7 +516,7 @@ fn debug_never_shows_the_token_secret() {
         token_secret: Some(Redacted::new("as-DebugSecret".into())),
         ..Default::default()
     };
-    let c = ok(&options, &BTreeMap::new(), None);
+    let c = ok(&options, &Vars::new(), None);
     for text in [format!("{options:?}"), format!("{c:?}"), format!("{c:#?}")] {
         assert!(!text.contains("DebugSecret"), "{text}");
         assert!(text.contains("***"), "{text}");
@@ -531,19 +527,19 @@ fn debug_never_shows_the_token_secret() {
 fn config_path_rule() {
     let home = Some("/home/u");
     assert_eq!(
-        config_path(&BTreeMap::new(), home).as_deref(),
+        config_path(&Vars::new(), home).as_deref(),
         Some("/home/u/.modal.toml")
     );
     assert_eq!(
-        config_path(&BTreeMap::new(), Some("/home/u/")).as_deref(),
+        config_path(&Vars::new(), Some("/home/u/")).as_deref(),
         Some("/home/u/.modal.toml")
     );
     assert_eq!(
-        config_path(&BTreeMap::new(), Some("/")).as_deref(),
+        config_path(&Vars::new(), Some("/")).as_deref(),
         Some("/.modal.toml")
     );
-    assert_eq!(config_path(&BTreeMap::new(), None), None);
-    assert_eq!(config_path(&BTreeMap::new(), Some("")), None);
+    assert_eq!(config_path(&Vars::new(), None), None);
+    assert_eq!(config_path(&Vars::new(), Some("")), None);
     let custom = env(&[("MODAL_CONFIG_PATH", "~/x.toml")]);
     assert_eq!(config_path(&custom, home).as_deref(), Some("~/x.toml"));
     assert_eq!(config_path(&custom, None).as_deref(), Some("~/x.toml"));
@@ -615,7 +611,7 @@ fn config_file() -> impl Strategy<Value = (String, Vec<String>)> {
     })
 }
 
-fn variables() -> impl Strategy<Value = BTreeMap<String, String>> {
+fn variables() -> impl Strategy<Value = Vars> {
     let name = prop_oneof![
         Just("MODAL_PROFILE"),
         Just("MODAL_SERVER_URL"),
@@ -625,6 +621,7 @@ fn variables() -> impl Strategy<Value = BTreeMap<String, String>> {
         Just("MODAL_MAX_THROTTLE_WAIT"),
     ];
     prop::collection::btree_map(name.prop_map(str::to_owned), "\\PC{0,12}", 0..4)
+        .prop_map(|map| map.into_iter().collect())
 }
 
 proptest! {
@@ -637,7 +634,7 @@ proptest! {
 
     #[test]
     fn never_panics_on_toml_like_text(text in "[\\[\\]{}=\"'#\n\r\t .,_+:a-z0-9\\\\-]{0,120}") {
-        let _ = resolve(&ConfigOptions::default(), &BTreeMap::new(), Some(&text));
+        let _ = resolve(&ConfigOptions::default(), &Vars::new(), Some(&text));
     }
 
     /// Whatever goes wrong, no message quotes a value of the file.
@@ -656,7 +653,7 @@ proptest! {
     #[test]
     fn token_secrets_stay_hidden(secret in "as-[A-Za-z0-9]{10,16}", layer in 0..3usize, other in "\\PC{0,20}") {
         let mut options = ConfigOptions::default();
-        let mut vars = BTreeMap::new();
+        let mut vars = Vars::new();
         let mut toml = String::from("[default]\n");
         match layer {
             0 => options.token_secret = Some(Redacted::new(secret.clone())),

@@ -7,7 +7,7 @@
 //! `DOTENV_CASES=/path/to/other.json` runs another case file (handy for generated differential runs);
 //! `DOTENV_SEED=N` / `DOTENV_COUNT=N` another random corpus.
 
-use std::collections::BTreeMap;
+use modal_secrets_core::vars::Vars;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -26,7 +26,7 @@ type Pairs = Vec<(String, Option<String>)>;
 struct Case {
     name: String,
     text: String,
-    env: BTreeMap<String, String>,
+    env: Vars,
     expected: Pairs,
 }
 
@@ -95,7 +95,7 @@ fn read_cases(oracle_output: &str) -> Vec<Case> {
                 current = Some(Case {
                     name: word(),
                     text: String::new(),
-                    env: BTreeMap::new(),
+                    env: Vars::new(),
                     expected: Vec::new(),
                 })
             }

@@ -6,8 +6,8 @@
 #[path = "dotenv_scanner/char_parser.rs"]
 mod char_parser;
 
+use modal_secrets_core::vars::Vars;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use modal_secrets_core::dotenv::{parse, parse_bindings, parse_borrowed};
 use proptest::prelude::*;
@@ -39,14 +39,14 @@ proptest! {
 
     #[test]
     fn byte_scanners_agree_with_char_scanners(text in text(), env_value in text()) {
-        let env = BTreeMap::from([("A".to_owned(), env_value), ("KEY".to_owned(), "k".to_owned())]);
+        let env = Vars::from([("A".to_owned(), env_value), ("KEY".to_owned(), "k".to_owned())]);
         prop_assert_eq!(parse(&text, &env), char_parser::parse(&text, &env));
     }
 
     #[test]
     fn bindings_assigned_in_turn_agree_with_char_scanners(text in text(), env_value in text()) {
         // What parseDotenv's JS does with `parse_bindings`: assign each to one object in turn.
-        let env = BTreeMap::from([("A".to_owned(), env_value), ("KEY".to_owned(), "k".to_owned())]);
+        let env = Vars::from([("A".to_owned(), env_value), ("KEY".to_owned(), "k".to_owned())]);
         let mut object: Vec<(String, Option<String>)> = Vec::new();
         for (key, value) in parse_bindings(&text, &env) {
             let value = value.map(Cow::into_owned);
@@ -60,7 +60,7 @@ proptest! {
 
     #[test]
     fn byte_scanners_agree_on_any_string(text in any::<String>()) {
-        let env = BTreeMap::new();
+        let env = Vars::new();
         prop_assert_eq!(parse(&text, &env), char_parser::parse(&text, &env));
     }
 
@@ -68,7 +68,7 @@ proptest! {
     fn borrowed_values_are_slices_of_the_text_or_changed(text in text()) {
         // A borrowed value is the text's own bytes; an owned one was unescaped or interpolated.
         let range = text.as_ptr() as usize..text.as_ptr() as usize + text.len() + 1;
-        for (key, value) in parse_borrowed(&text, &BTreeMap::new()) {
+        for (key, value) in parse_borrowed(&text, &Vars::new()) {
             prop_assert!(range.contains(&(key.as_ptr() as usize)));
             if let Some(Cow::Borrowed(value)) = value {
                 prop_assert!(value.is_empty() || range.contains(&(value.as_ptr() as usize)));
@@ -87,8 +87,8 @@ fn agree_on_the_bench_like_lines_and_odd_whitespace() {
     ];
     for text in cases {
         assert_eq!(
-            parse(text, &BTreeMap::new()),
-            char_parser::parse(text, &BTreeMap::new()),
+            parse(text, &Vars::new()),
+            char_parser::parse(text, &Vars::new()),
             "{text:?}"
         );
     }

@@ -8,7 +8,7 @@
 //! Ignored by default: a timing is no test. The unignored test only checks the generator's output
 //! parses to the keys the bench reports.
 
-use std::collections::BTreeMap;
+use modal_secrets_core::vars::Vars;
 use std::time::Instant;
 
 use modal_secrets_core::dotenv::{parse, parse_bindings, parse_borrowed};
@@ -55,14 +55,14 @@ fn make_dotenv(bytes: usize) -> String {
 fn generated_file_parses_to_one_key_per_line() {
     let text = make_dotenv(1 << 16);
     let lines = text.matches("KEY_").count() - text.matches("${KEY_").count();
-    assert_eq!(parse(&text, &BTreeMap::new()).len(), lines);
+    assert_eq!(parse(&text, &Vars::new()).len(), lines);
 }
 
 #[test]
 #[ignore = "a timing, not a test: run with --release --ignored --nocapture"]
 fn time_one_megabyte() {
     let text = make_dotenv(1 << 20);
-    let env = BTreeMap::new();
+    let env = Vars::new();
     time(&text, "dotenv::parse_borrowed", || {
         parse_borrowed(&text, &env).len()
     });
@@ -111,7 +111,7 @@ fn make_short_lines(bytes: usize) -> String {
 #[ignore = "a timing, not a test: run with --release --ignored --nocapture"]
 fn time_by_size() {
     // Throughput must not fall with size: the parse is linear.
-    let env = BTreeMap::new();
+    let env = Vars::new();
     for mb in [1, 4, 16] {
         let text = make_short_lines(mb << 20);
         let runs: [(&str, &dyn Fn() -> usize); 2] = [

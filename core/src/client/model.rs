@@ -1,40 +1,35 @@
 //! The client's values: what a secret handle stands for ([`Source`]), what the server said about a
 //! secret ([`SecretRecord`]), and checked key/value input ([`EnvDict`], [`Update`]).
 
-use std::collections::BTreeMap;
-
 use crate::error::{Error, Malformed};
 use crate::protobuf;
 use crate::redact::Redacted;
 use crate::validate;
+use crate::vars::Vars;
 
 /// Keys and values for a new secret. Keys are checked when it is built; values are kept out of
 /// every `Debug`.
-/// (The map is the request's own type, so the wasm holds one BTreeMap rather than two.)
+/// A key given twice keeps its last value.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct EnvDict(Redacted<BTreeMap<String, String>>);
+pub struct EnvDict(Redacted<Vars>);
 
 impl EnvDict {
     /// Checks every key (`^[a-zA-Z_][a-zA-Z0-9_]*$`).
     pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Result<EnvDict, Error> {
-        let mut map = BTreeMap::new();
-        for (key, value) in pairs {
-            validate::env_key(&key)?;
-            map.insert(key, value);
+        let pairs: Vec<(String, String)> = pairs.into_iter().collect();
+        for (key, _) in &pairs {
+            validate::env_key(key)?;
         }
-        Ok(EnvDict(Redacted::new(map)))
+        Ok(EnvDict(Redacted::new(pairs.into_iter().collect())))
     }
 
     /// Every key with its value, by key.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0
-            .expose()
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0.expose().iter()
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.expose().keys().map(String::as_str)
+        self.0.expose().names()
     }
 
     pub fn len(&self) -> usize {

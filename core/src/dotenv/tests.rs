@@ -4,7 +4,7 @@ use super::*;
 use proptest::prelude::*;
 
 fn run(text: &str) -> Vec<(String, Option<String>)> {
-    parse(text, &BTreeMap::new())
+    parse(text, &Vars::new())
 }
 
 fn run_env(text: &str, env: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
@@ -124,7 +124,7 @@ fn repeated_key_keeps_first_position_and_last_value() {
 #[test]
 fn bindings_keep_repeated_keys_and_interpolate_in_order() {
     let text = "A=1\nB=${A}\nA=2\nC=${A}-${B}\nB\nA=${B:-x}${A}\nD=${Z:-z}";
-    let bindings: Vec<(String, Option<String>)> = parse_bindings(text, &BTreeMap::new())
+    let bindings: Vec<(String, Option<String>)> = parse_bindings(text, &Vars::new())
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.map(Cow::into_owned)))
         .collect();
@@ -258,7 +258,7 @@ proptest! {
 
     #[test]
     fn never_panics_and_keys_come_from_the_input(text in any::<String>()) {
-        for (key, _) in parse(&text, &BTreeMap::new()) {
+        for (key, _) in parse(&text, &Vars::new()) {
             prop_assert!(text.contains(&key));
         }
     }
@@ -268,7 +268,7 @@ proptest! {
         text in dotenvish(),
         env_value in dotenvish(),
     ) {
-        let env = BTreeMap::from([("A".to_owned(), env_value)]);
+        let env = Vars::from([("A".to_owned(), env_value)]);
         for (key, _) in parse(&text, &env) {
             prop_assert!(!key.is_empty());
             prop_assert!(text.contains(&key));
@@ -287,6 +287,6 @@ proptest! {
                 None => expected.push((k.clone(), Some(v.clone()))),
             }
         }
-        prop_assert_eq!(parse(&text, &BTreeMap::new()), expected);
+        prop_assert_eq!(parse(&text, &Vars::new()), expected);
     }
 }

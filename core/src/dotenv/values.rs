@@ -1,8 +1,8 @@
 //! What a value becomes after it is scanned: backslash escapes decoded ([`decode_escapes`]) and
 //! `${NAME}` / `${NAME:-DEFAULT}` interpolated ([`interpolate`]), as python-dotenv does.
 
+use crate::vars::Vars;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use super::{Memo, find_byte};
 
@@ -98,18 +98,14 @@ pub(super) fn variables<'v>(value: &'v str, mut each: impl FnMut(Variable<'v>)) 
 pub(super) fn interpolate<'a, 'e>(
     value: Cow<'a, str>,
     earlier: impl Fn(&str) -> Option<Option<&'e str>>,
-    env: &BTreeMap<String, String>,
+    env: &Vars,
 ) -> Cow<'a, str> {
     let mut out = String::new();
     let mut copied = 0; // `value[..copied]` is already in `out` (or replaced)
     variables(&value, |variable| {
         let resolved = match earlier(variable.name) {
             Some(bound) => bound.unwrap_or(""),
-            None => env
-                .get(variable.name)
-                .map(String::as_str)
-                .or(variable.default)
-                .unwrap_or(""),
+            None => env.get(variable.name).or(variable.default).unwrap_or(""),
         };
         out.push_str(value.get(copied..variable.start).unwrap_or(""));
         out.push_str(resolved);

@@ -6,8 +6,8 @@
 
 #![allow(dead_code)]
 
+use modal_secrets_core::vars::Vars;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 /// Parses .env text as python-dotenv's `dotenv_values` does (interpolation on).
 /// `env` plays the role of os.environ for ${VAR} interpolation.
@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 /// The result is in the order of the Python dict: a repeated key keeps its first position and takes its
 /// last value. A key with no `=` maps to `None`. Statements python-dotenv cannot parse are skipped as it
 /// skips them (from where parsing failed to the end of that line).
-pub fn parse(text: &str, env: &BTreeMap<String, String>) -> Vec<(String, Option<String>)> {
+pub fn parse(text: &str, env: &Vars) -> Vec<(String, Option<String>)> {
     let mut reader = Reader::new(text);
     let mut values: Vec<(&str, Option<String>)> = Vec::new();
     let mut index = KeyIndex::default();
@@ -437,7 +437,7 @@ fn interpolate(
     value: &str,
     earlier: &[(&str, Option<String>)],
     index: &KeyIndex,
-    env: &BTreeMap<String, String>,
+    env: &Vars,
 ) -> String {
     let bytes = value.as_bytes();
     let mut out = String::new();
@@ -478,7 +478,7 @@ fn interpolate(
                 .get(slot)
                 .and_then(|(_, v)| v.as_deref())
                 .unwrap_or(""),
-            None => env.get(name).map(String::as_str).or(default).unwrap_or(""),
+            None => env.get(name).or(default).unwrap_or(""),
         };
         out.push_str(value.get(copied..dollar).unwrap_or(""));
         out.push_str(resolved);

@@ -253,7 +253,7 @@ impl WebResponse {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The message, or the gRPC error, as the package's client would see it.
+    /// The message (read by prost), or the gRPC error as the package's client would see it.
     pub fn decode<M: Message + Default>(&self) -> Result<M, modal_secrets_core::Error> {
         let response = HttpResponse {
             status: self.status,
@@ -262,7 +262,12 @@ impl WebResponse {
         };
         let decoded = grpc_web::decode_response(&response, Limits::default());
         let bytes = decoded.outcome?;
-        grpc_web::decode_message(bytes)
+        M::decode(bytes).map_err(|e| {
+            modal_secrets_core::Error::Malformed(modal_secrets_core::Malformed::BadMessage {
+                message: std::any::type_name::<M>(),
+                reason: e.to_string(),
+            })
+        })
     }
 
     pub fn code(&self) -> modal_secrets_core::Code {
