@@ -348,7 +348,7 @@ const figures = {};
 const notes = [];
 
 function sizes() {
-  const ours = JSON.parse(execFileSync(process.execPath, [join(ROOT, "scripts/sizes.mjs"), PKG_DIR, "--json"], { encoding: "utf8" }));
+  const ours = JSON.parse(execFileSync(process.execPath, [join(ROOT, "scripts/sizes.mjs"), PKG_DIR, "--json"], { encoding: "utf8" })).runtimes;
   const entry = join(tmp, "official-entry.mjs");
   // `export` rather than a bare import: the SDK declares "sideEffects": false, so an unused import
   // would be shaken away entirely. This keeps ModalClient and everything it reaches.
@@ -583,13 +583,16 @@ async function report(loadStart, seedNote) {
   const missed = [];
 
   if (figures.size) {
+    // The download that matters is a browser's or a worker's (issue 18); Node reads its files from
+    // disk (node.cjs unminified, for readable stack traces), so its row is said raw as well.
+    const web = figures.size.ours.find((r) => r.runtime.startsWith("browsers"));
     const node = figures.size.ours.find((r) => r.runtime.startsWith("Node"));
     const off = figures.size.official.gz;
-    const ratio = node.totalGz / off;
+    const ratio = web.totalGz / off;
     const ok = ratio <= 1 / 8;
     rows.push([
-      "bytes a runtime loads, gzip -9 (Node: node.cjs + .wasm)",
-      kb(node.totalGz),
+      "bytes a browser downloads, gzip -9 (browser.js + chunks + .wasm)",
+      kb(web.totalGz),
       `official JS SDK bundled: ${kb(off)}`,
       `${ratio.toFixed(3)} (1/${(1 / ratio).toFixed(1)})`,
       "≤ 1/8 (0.125); aim 1/15",
@@ -610,18 +613,14 @@ async function report(loadStart, seedNote) {
       ),
       `| official JS SDK bundle (${kb(figures.size.official.raw)} raw) | – | ${kb(off)} | ${kb(off)} | 1 |`,
       "",
+      `Node reads ${kb(node.totalRaw)} from disk (node.cjs ${kb(node.jsRaw)}, unminified, + .wasm ${kb(node.wasmRaw)}); ` +
+        `the official SDK bundle is ${kb(figures.size.official.raw)} raw.`,
+      "",
       ok
         ? ""
-        : `Not met: the Node total is ${kb(node.totalGz)}, the target ${kb(off / 8)} (1/8), the aim ${kb(off / 15)} (1/15). ` +
-            `The .wasm is ${((100 * node.wasmGz) / node.totalGz).toFixed(0)}% of it. ` +
-            "Where its bytes go (`twiggy dominators` of a names-kept build at 2026-11-28, 158 KB of code and data before gzip): reading an answer " +
-            "(`Operation::answer`: gRPC-web framing, trailers, `grpc-status-details-bin` with its RPCRetryPolicy, the prost decoders of the three " +
-            "response messages, records) 27 KB; `new Client` / `Client.fromEnv` (options, config resolution and the TOML reader of `~/.modal.toml`) " +
-            "21 KB; read-only data (messages) 9 KB; dotenv 6 KB; the CLI's sync planner 4.5 KB; the rest is spread over argument checks, request " +
-            "encoding and the allocator, none over 3 KB. Done so far: no futures in the wasm (JS drives each operation, −8 KB gzip), " +
-            "`-Zfmt-debug=none` (−3 KB), HashMap → BTreeMap (−7 KB), one non-generic retry loop and no float formatting (−9 KB), `panic=immediate-abort`, " +
-            "`opt-level=z`, `wasm-opt -Oz`, node.cjs without comments (−2.3 KB). Tried and not kept: `opt-level=s` (larger), `wasm-opt --converge` " +
-            "(nothing). What is left is what the package does; halving it again would mean hand-written protobuf instead of prost and a smaller config reader.",
+        : `Not met: browsers and workerd download ${kb(web.totalGz)}, the target ${kb(off / 8)} (1/8), the aim ${kb(off / 15)} (1/15). ` +
+            `The .wasm is ${((100 * web.wasmGz) / web.totalGz).toFixed(0)}% of it; where its bytes go, and what each step saved, ` +
+            "is in the section \"Size, step by step (issue 18)\" below (written by hand: twiggy profiles are not run here).",
       "",
     );
   }

@@ -11,7 +11,7 @@
 //!
 //! The plan's lists hold key names only; the values live in the updates, redacted from `Debug`.
 
-use std::collections::BTreeMap;
+use crate::vars::Vars;
 
 use crate::client::Update;
 use crate::error::Error;
@@ -101,10 +101,10 @@ pub fn plan(
     desired: Vec<(String, Option<String>)>,
     options: Options,
 ) -> Result<Plan, Error> {
-    // Concrete types, and only maps and lists of the kinds the client already uses (BTreeMap<String,
-    // String> as in EnvDict, a sorted Vec<String> as in SecretRecord::apply): each new generic
-    // instance would add to every runtime's .wasm for a function only the command line calls.
-    let mut wanted: BTreeMap<String, String> = BTreeMap::new();
+    // Concrete types, and only maps and lists of the kinds the client already uses (Vars as in
+    // EnvDict, a sorted Vec<String> as in SecretRecord::apply): each new generic instance would add
+    // to the .wasm for a function only the command line calls.
+    let mut pairs = Vec::with_capacity(desired.len());
     for (key, value) in desired {
         validate::env_key(&key)?;
         let Some(value) = value else {
@@ -113,8 +113,9 @@ pub fn plan(
                 validate::quote(&key)
             )));
         };
-        wanted.insert(key, value);
+        pairs.push((key, value));
     }
+    let wanted: Vars = pairs.into_iter().collect();
     if wanted.is_empty() {
         return Err(Error::invalid("nothing to sync: no keys given"));
     }
@@ -136,7 +137,7 @@ pub fn plan(
         ..Plan::default()
     };
     for key in current.iter() {
-        let list = if wanted.contains_key(key) {
+        let list = if wanted.get(key).is_some() {
             &mut plan.set
         } else if options.prune {
             &mut plan.remove
@@ -147,19 +148,19 @@ pub fn plan(
     }
     // One list sorted by key: the wanted keys with their values, merged with the pruned keys.
     let mut pruned = plan.remove.iter().peekable();
-    for (key, value) in wanted {
-        if current.binary_search(&key).is_err() {
-            plan.add.push(key.clone());
+    for (key, value) in wanted.iter() {
+        if current.binary_search_by(|k| k.as_str().cmp(key)).is_err() {
+            plan.add.push(key.to_owned());
         }
-        while let Some(gone) = pruned.next_if(|gone| **gone < key) {
+        while let Some(gone) = pruned.next_if(|gone| gone.as_str() < key) {
             plan.updates.push(Update {
                 key: gone.clone(),
                 value: None,
             });
         }
         plan.updates.push(Update {
-            key,
-            value: Some(Redacted::new(value)),
+            key: key.to_owned(),
+            value: Some(Redacted::new(value.to_owned())),
         });
     }
     for gone in pruned {
@@ -175,7 +176,7 @@ pub fn plan(
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
 
     fn desired(pairs: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
         pairs
