@@ -54,6 +54,10 @@ const installedBytes = readdirSync(pkgDir).reduce((n, f) => n + statSync(join(pk
 const isNode = (r) => r.runtime.startsWith("Node");
 
 const budget = JSON.parse(readFileSync(new URL("./size-budget.json", import.meta.url), "utf8"));
+for (const key of ["maxGzipBytesWebRuntimes", "maxGzipBytesFilesRuntimes", "maxDiskBytesNode"]) {
+  // A budget that is missing would pass everything.
+  if (!Number.isInteger(budget[key])) throw new Error(`scripts/size-budget.json has no ${key}`);
+}
 // Browsers and workerd load the web build (no `files` feature); Deno and Bun the files build.
 const WEB = new Set(["browsers, bundlers (browser.js)", "workerd (workerd.js)"]);
 /** [the figure checked, its budget, what it is] for row `r`. */
