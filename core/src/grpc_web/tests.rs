@@ -650,6 +650,18 @@ proptest! {
     }
 
     #[test]
+    fn percent_decoding_is_the_percent_encoding_crates(
+        parts in proptest::collection::vec(
+            prop_oneof!["%[0-9a-fA-F]{2}", "%[0-9a-zA-Z%]{0,2}", "\\PC{0,3}", "%[89a-fA-F][0-9a-fA-F]"],
+            0..12,
+        ),
+    ) {
+        let text = parts.concat();
+        let reference = percent_encoding::percent_decode_str(&text).decode_utf8_lossy();
+        prop_assert_eq!(percent_decode(&text), reference.as_ref());
+    }
+
+    #[test]
     fn retry_after_survives_the_trip(secs in 0.0f32..10_000.0) {
         let details = details_with_retry_policy(secs, false);
         let got = retry_policy_from_details(&details).unwrap();
