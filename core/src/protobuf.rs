@@ -23,10 +23,9 @@ const RECURSION_LIMIT: u32 = 100;
 // ---- writing ------------------------------------------------------------------------------------
 
 /// Appends fields to a message, as prost does: proto3 scalars equal to their default are left out.
-#[derive(Default)]
-struct Writer(Vec<u8>);
+struct Writer<'a>(&'a mut Vec<u8>);
 
-impl Writer {
+impl Writer<'_> {
     fn varint(&mut self, mut value: u64) {
         while value >= 0x80 {
             self.0.push(value as u8 | 0x80);
@@ -81,29 +80,28 @@ pub struct GetOrCreateRequest<'a> {
 
 /// Appends the encoded `request` to `out`.
 pub fn secret_get_or_create_request(out: &mut Vec<u8>, request: &GetOrCreateRequest<'_>) {
-    let mut w = Writer(std::mem::take(out));
+    let mut w = Writer(out);
     w.string(1, request.deployment_name);
     w.string(3, request.environment_name);
     w.int32(4, request.object_creation_type);
+    let mut entry = Vec::new();
     for (key, value) in request.env_dict {
         // A map entry is a message { key = 1; value = 2 }.
-        let mut entry = Writer::default();
-        entry.string(1, key);
-        entry.string(2, value);
-        w.bytes(5, &entry.0);
+        entry.clear();
+        let mut e = Writer(&mut entry);
+        e.string(1, key);
+        e.string(2, value);
+        w.bytes(5, &entry);
     }
     for key in request.required_keys {
         // A repeated string keeps its empty entries.
         w.bytes(7, key.as_bytes());
     }
-    *out = w.0;
 }
 
 /// `SecretGetInfoRequest` and `SecretDeleteRequest`: only `secret_id = 1`.
 pub fn secret_id_request(out: &mut Vec<u8>, secret_id: &str) {
-    let mut w = Writer(std::mem::take(out));
-    w.string(1, secret_id);
-    *out = w.0;
+    Writer(out).string(1, secret_id);
 }
 
 /// `SecretListRequest` with its `ListPagination` (always sent).
@@ -113,13 +111,13 @@ pub fn secret_list_request(
     max_objects: i32,
     created_before: f64,
 ) {
-    let mut w = Writer(std::mem::take(out));
+    let mut pagination = Vec::new();
+    let mut p = Writer(&mut pagination);
+    p.int32(1, max_objects);
+    p.double(2, created_before);
+    let mut w = Writer(out);
     w.string(1, environment_name);
-    let mut pagination = Writer::default();
-    pagination.int32(1, max_objects);
-    pagination.double(2, created_before);
-    w.bytes(2, &pagination.0);
-    *out = w.0;
+    w.bytes(2, &pagination);
 }
 
 /// `SecretUpdateRequest`: each update a key and a value to set, or no value to remove the key.
@@ -128,18 +126,19 @@ pub fn secret_update_request<'a>(
     secret_id: &str,
     updates: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
 ) {
-    let mut w = Writer(std::mem::take(out));
+    let mut w = Writer(out);
     w.string(1, secret_id);
+    let mut update = Vec::new();
     for (key, value) in updates {
-        let mut update = Writer::default();
-        update.string(1, key);
+        update.clear();
+        let mut u = Writer(&mut update);
+        u.string(1, key);
         if let Some(value) = value {
             // `optional string`: present even when empty.
-            update.bytes(2, value.as_bytes());
+            u.bytes(2, value.as_bytes());
         }
-        w.bytes(2, &update.0);
+        w.bytes(2, &update);
     }
-    *out = w.0;
 }
 
 // ---- reading ------------------------------------------------------------------------------------

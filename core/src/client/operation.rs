@@ -445,6 +445,13 @@ const LOOKUP: i32 = 0;
 const CREATE_IF_MISSING: i32 = 1;
 const CREATE_FAIL_IF_EXISTS: i32 = 2;
 const EPHEMERAL: i32 = 5;
+#[cfg(test)]
+const _: () = {
+    use crate::proto::ObjectCreationType as T;
+    assert!(LOOKUP == T::Unspecified as i32 && EPHEMERAL == T::Ephemeral as i32);
+    assert!(CREATE_IF_MISSING == T::CreateIfMissing as i32);
+    assert!(CREATE_FAIL_IF_EXISTS == T::CreateFailIfExists as i32);
+};
 
 /// A request body for `method`, its message written by `write`, within the size limit.
 fn encode(

@@ -16,7 +16,11 @@ const OPTIONS = {
   help: { short: "h", type: "boolean", flags: "-h, --help", help: "Show this message and exit." },
 };
 
-const KEYVALUES_HELP = "KEY=VALUE pairs. KEY=- reads that value from standard input (a hidden prompt on a terminal).";
+const KEYVALUES_ARG = {
+  name: "[KEYVALUES]...",
+  variadic: true,
+  help: "KEY=VALUE pairs. KEY=- reads that value from standard input (a hidden prompt on a terminal).",
+};
 
 export const COMMANDS = {
   list: {
@@ -34,7 +38,7 @@ export const COMMANDS = {
     usage: "[OPTIONS] SECRET_NAME [KEYVALUES]...",
     args: [
       { name: "SECRET_NAME", required: true },
-      { name: "[KEYVALUES]...", variadic: true, help: KEYVALUES_HELP },
+      KEYVALUES_ARG,
     ],
     options: {
       env: OPTIONS.env,
@@ -61,7 +65,7 @@ export const COMMANDS = {
     usage: "[OPTIONS] NAME [KEYVALUES]...",
     args: [
       { name: "NAME", required: true },
-      { name: "[KEYVALUES]...", variadic: true, help: KEYVALUES_HELP },
+      KEYVALUES_ARG,
     ],
     options: {
       unset: { type: "string", multiple: true, flags: "--unset KEY", help: "Remove this key (repeatable)." },
